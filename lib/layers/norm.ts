@@ -1,0 +1,74 @@
+/**
+ * Normalisation. Batch norm normalises over (batch, height, width) per
+ * channel; instance norm over (height, width) per example and channel —
+ * they coincide at batch size 1, which is the paper's test-time setting.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import { pointwise } from '../geometry/geom.ts';
+import { leaf, normal, ones, zeros, type TensorSpec, type Tensors } from '../core/leaf.ts';
+
+type Specs = { readonly [name: string]: TensorSpec };
+import type { Layer } from '../core/layer.ts';
+import { identity } from './activations.ts';
+
+export type NormKind = 'batch' | 'instance' | 'none';
+
+export interface NormOptions {
+  readonly eps?: number;
+  /** Learned per-channel scale and shift. Default: true for batch, false for instance (as the reference). */
+  readonly affine?: boolean;
+  /**
+   * Keep running mean/variance in the layer state (updated in `train` mode)
+   * so that `eval` mode can use them. Off by default: the paper never uses them.
+   */
+  readonly trackRunningStats?: boolean;
+  /** Weight of the newest batch in the running statistics (PyTorch's 0.1). */
+  readonly momentum?: number;
+}
+
+/** Whether a norm of this kind has a learned shift, which makes a preceding bias redundant. */
+export const normHasShift = (kind: NormKind, opts: NormOptions = {}): boolean =>
+  kind === 'batch' ? opts.affine ?? true : kind === 'instance' ? opts.affine ?? false : false;
+
+const normalise = (x: tf.Tensor4D, axes: number[], eps: number, stats?: { mean: tf.Tensor; variance: tf.Tensor }) => {
+  const { mean, variance } = stats ?? tf.moments(x, axes, true);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))) as tf.Tensor4D;
+};
+
+const affineOut = (y: tf.Tensor4D, p: Tensors): tf.Tensor4D =>
+  p['gamma'] && p['beta'] ? (tf.add(tf.mul(y, p['gamma']), p['beta']) as tf.Tensor4D) : y;
+
+export const norm = (kind: NormKind, opts: NormOptions = {}): Layer => {
+  if (kind === 'none') return identity();
+  const { eps = 1e-5, momentum = 0.1, trackRunningStats = false } = opts;
+  const affine = normHasShift(kind, opts);
+  if (kind === 'instance' && trackRunningStats)
+    throw new Error("norm('instance') keeps no running statistics: use norm('batch') for eval mode");
+  const axes = kind === 'batch' ? [0, 1, 2] : [1, 2];
+  const name = `${kind}Norm`;
+  return leaf({
+    name,
+    geom: pointwise,
+    output: (s) => E.right(s),
+    params: ([, , c]): Specs => (affine ? { gamma: normal([c], 1, 0.02), beta: zeros([c]) } : {}),
+    state: ([, , c]): Specs => (trackRunningStats ? { mean: zeros([c]), variance: ones([c]) } : {}),
+    apply: (params, state, x, ctx) => {
+      if (ctx.mode === 'eval' && kind === 'batch') {
+        if (!state['mean'] || !state['variance'])
+          throw new Error(
+            `${name}: mode 'eval' needs running statistics; build the network with trackRunningStats: true, or use mode 'paper'`,
+          );
+        return affineOut(normalise(x, axes, eps, { mean: state['mean'], variance: state['variance'] }), params);
+      }
+      const stats = tf.moments(x, axes, true);
+      const y = affineOut(normalise(x, axes, eps, stats), params);
+      if (ctx.mode !== 'train' || !state['mean'] || !state['variance']) return y;
+      // Running variance is the unbiased estimate, as PyTorch keeps it.
+      const n = x.size / x.shape[3];
+      const unbiased = tf.mul(tf.reshape(stats.variance, [-1]), n / Math.max(n - 1, 1));
+      const blend = (old: tf.Tensor, now: tf.Tensor) => tf.add(tf.mul(old, 1 - momentum), tf.mul(now, momentum));
+      return [y, { mean: blend(state['mean'], tf.reshape(stats.mean, [-1])), variance: blend(state['variance'], unbiased) }];
+    },
+  });
+};
