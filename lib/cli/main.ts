@@ -1,0 +1,47 @@
+/** The `pix2pix` command line: dispatches to sub-commands, maps errors to exit codes. */
+import { summaryCommand, summaryHelp, NetworkShapeError } from './summary.ts';
+import { UsageError } from './flags.ts';
+
+const commands: Record<string, { run: (argv: readonly string[], out: (line: string) => void) => Promise<void>; help: string }> = {
+  summary: { run: summaryCommand, help: summaryHelp },
+};
+
+const usage = `usage: pix2pix <command> [options]
+
+commands:
+  summary   per-layer shapes, parameters and receptive fields of G and D
+
+Run 'pix2pix <command> --help' for a command's options.`;
+
+/** Runs one command; returns the exit status (0 ok, 1 failure, 2 bad usage). */
+export const main = async (argv: readonly string[], out = (line: string) => console.log(line)): Promise<number> => {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out(usage);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`pix2pix: unknown command '${name}'\n\n${usage}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    out(command.help);
+    return 0;
+  }
+  try {
+    await command.run(rest, out);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`pix2pix ${name}: ${e.message}\n\n${command.help}`);
+      return 2;
+    }
+    if (e instanceof NetworkShapeError) {
+      console.error(`pix2pix ${name}: ${e.message}`);
+      return 1;
+    }
+    console.error(`pix2pix ${name}: ${(e as Error).stack ?? String(e)}`);
+    return 1;
+  }
+};

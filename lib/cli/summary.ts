@@ -1,0 +1,108 @@
+/** `pix2pix summary`: per-layer shapes, parameters and receptive fields of G and D. */
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import { summarize, type Summary } from '../core/analysis.ts';
+import type { Layer } from '../core/layer.ts';
+import { formatShapeError, type Shape } from '../core/shape.ts';
+import { discriminator, generator } from '../nets/presets.ts';
+import { useBackend } from '../backend/index.ts';
+import { decodeFlags, oneOf, positiveIntFromString, UsageError } from './flags.ts';
+
+export const summaryHelp = `pix2pix summary [options]
+
+  --generator NAME      unet256 (default), unet128, encoderDecoder256, encoderDecoder128
+  --discriminator NAME  patch70 (default), pixel, patch16, image286, or patchN (N = 9*2^k - 2)
+  --size N              input height and width (default 256)
+  --ngf N, --ndf N      filters in the first layer of G and D (default 64)
+  --norm KIND           batch (default), instance, none
+  --in-channels N       channels of the input image (default 3)
+  --out-channels N      channels of the output image (default 3)
+  --backend NAME        auto (default), tensorflow, wasm, cpu
+  --json                print one JSON object instead of the tables`;
+
+const Flags = t.exact(
+  t.partial({
+    generator: t.string,
+    discriminator: t.string,
+    size: positiveIntFromString,
+    ngf: positiveIntFromString,
+    ndf: positiveIntFromString,
+    norm: oneOf(['batch', 'instance', 'none']),
+    inChannels: positiveIntFromString,
+    outChannels: positiveIntFromString,
+    backend: oneOf(['auto', 'tensorflow', 'wasm', 'cpu']),
+    json: t.boolean,
+  }),
+);
+
+const options = {
+  generator: { type: 'string' },
+  discriminator: { type: 'string' },
+  size: { type: 'string' },
+  ngf: { type: 'string' },
+  ndf: { type: 'string' },
+  norm: { type: 'string' },
+  'in-channels': { type: 'string' },
+  'out-channels': { type: 'string' },
+  backend: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** A shape error in one of the networks: the CLI prints it and exits with status 1. */
+export class NetworkShapeError extends Error {
+  override readonly name = 'NetworkShapeError';
+}
+
+const orUsage = <A>(r: E.Either<string, A>, flag: string): A => {
+  if (E.isLeft(r)) throw new UsageError(`--${flag}: ${r.left}`);
+  return r.right;
+};
+
+const summaryOf = (which: string, layer: Layer, input: Shape): Summary => {
+  const s = summarize(layer, input);
+  if (E.isLeft(s)) throw new NetworkShapeError(`${which} on ${input.join('x')}: ${formatShapeError(s.left)}`);
+  return s.right;
+};
+
+const group = (n: number) => n.toLocaleString('en-US');
+
+const table = (title: string, s: Summary): string => {
+  const rows = s.rows.map((r) => [r.path, r.output.join('x'), group(r.params), String(r.receptiveField)]);
+  const head = ['layer', 'output', 'params', 'receptive field'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    title,
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+    `total: ${group(s.params)} parameters, output ${s.output.join('x')}, receptive field ${s.receptiveField}x${s.receptiveField}`,
+  ].join('\n');
+};
+
+export const summaryCommand = async (argv: readonly string[], out: (line: string) => void): Promise<void> => {
+  const f = decodeFlags(argv, options, Flags);
+  const size = f.size ?? 256;
+  const inChannels = f.inChannels ?? 3;
+  const outChannels = f.outChannels ?? 3;
+  const gName = f.generator ?? 'unet256';
+  const dName = f.discriminator ?? 'patch70';
+  const norm = f.norm ?? 'batch';
+  const g = orUsage(generator(gName, { ngf: f.ngf ?? 64, norm, inChannels, outChannels }), 'generator');
+  const d = orUsage(discriminator(dName, { ndf: f.ndf ?? 64, norm }), 'discriminator');
+  const gs = summaryOf(`generator ${gName}`, g, [size, size, inChannels]);
+  // The conditional D sees concat(input, output).
+  const ds = summaryOf(`discriminator ${dName}`, d, [size, size, inChannels + outChannels]);
+  const backend = await useBackend(f.backend ?? 'auto', { quiet: f.json === true });
+  if (f.json) {
+    const brief = (s: Summary) => ({ params: s.params, outputShape: s.output, receptiveField: s.receptiveField });
+    out(JSON.stringify({ generator: brief(gs), discriminator: brief(ds), backend: backend.name }));
+    return;
+  }
+  out(table(`Generator ${gName} on ${size}x${size}x${inChannels}`, gs));
+  out('');
+  out(table(`Discriminator ${dName} on concat(input, output): ${size}x${size}x${inChannels + outChannels}`, ds));
+  out('');
+  out(`backend: ${backend.name} (${backend.reason})`);
+};
