@@ -1,0 +1,54 @@
+/**
+ * The fold: `fit(state, batches, step, hooks)` applies the pure step to each
+ * batch of an async stream. tf.tidy cannot span an await, so the step is
+ * synchronous and the fold, outside it, disposes what the old state held
+ * that the new one does not, and each batch once it is used. The live
+ * tensor count stays flat across steps.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { disposeReplaced, type Batch, type TrainState } from './state.ts';
+import type { Step, StepMetrics } from './step.ts';
+
+export interface FitHooks {
+  /** After each step; `state` is valid until the next step replaces it. */
+  readonly onStep?: (state: TrainState, metrics: StepMetrics) => void | Promise<void>;
+  /** Checked before each step (e.g. a SIGINT flag): true ends the fold early. */
+  readonly shouldStop?: (state: TrainState) => boolean;
+  /** Stop after this many steps in total (state.step). */
+  readonly maxSteps?: number;
+}
+
+/** Thrown by fit when a step fails; carries the last good state, still alive. */
+export class FitError extends Error {
+  override readonly name = 'FitError';
+  constructor(override readonly cause: unknown, readonly state: TrainState) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+export const fit = async (
+  initial: TrainState,
+  batches: AsyncIterable<Batch>,
+  step: Step,
+  hooks: FitHooks = {},
+): Promise<TrainState> => {
+  let state = initial;
+  const done = () => hooks.shouldStop?.(state) === true || (hooks.maxSteps !== undefined && state.step >= hooks.maxSteps);
+  if (done()) return state;
+  for await (const batch of batches) {
+    let next: TrainState;
+    let metrics: StepMetrics;
+    try {
+      [next, metrics] = step(state, batch);
+    } catch (e) {
+      throw new FitError(e, state);
+    } finally {
+      tf.dispose([batch.x, batch.y]);
+    }
+    disposeReplaced(state, next);
+    state = next;
+    await hooks.onStep?.(state, metrics);
+    if (done()) break;
+  }
+  return state;
+};

@@ -1,0 +1,176 @@
+// The pure step and the fold: Adam, the schedule, the losses, determinism,
+// learning, divergence and memory.
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { flatten, leaves, makeKey, patchDiscriminator, unet } from '../lib/index.ts';
+import { ganLoss } from '../lib/losses/gan.ts';
+import { cgan, gan, l1, parseObjective, plus, showObjective, discriminatorChannels, type Objective } from '../lib/losses/objective.ts';
+import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
+import { linearDecay } from '../lib/optim/schedule.ts';
+import { fit, FitError } from '../lib/train/fit.ts';
+import { disposeState, initTrainState, stateTensors, type Batch, type TrainState } from '../lib/train/state.ts';
+import { DivergedError, makeStep } from '../lib/train/step.ts';
+
+describe('Adam', () => {
+  it("matches PyTorch's arithmetic on scalars, step by step", () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ min: -2, max: 2, noNaN: true }), { minLength: 1, maxLength: 6 }), (gs) => {
+        const { lr, beta1, beta2, eps } = adamDefaults;
+        let p = 0.3, m = 0, v = 0;
+        let params: tf.Tensor = tf.scalar(0.3);
+        let state = adamInit(params);
+        gs.forEach((g, i) => {
+          m = beta1 * m + (1 - beta1) * g;
+          v = beta2 * v + (1 - beta2) * g * g;
+          const t = i + 1;
+          p -= (lr / (1 - beta1 ** t)) * (m / (Math.sqrt(v) / Math.sqrt(1 - beta2 ** t) + eps));
+          const [np, ns] = adamUpdate(adamDefaults, [tf.scalar(g)], state, params);
+          params = np as tf.Tensor;
+          state = ns;
+        });
+        expect((params as tf.Tensor).dataSync()[0]).toBeCloseTo(p, 6);
+        expect(state.count).toBe(gs.length);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe('the learning-rate schedule', () => {
+  it('is constant for `epochs`, then decays linearly towards 0 over `epochsDecay` (the reference)', () => {
+    const f = linearDecay({ epochs: 100, epochsDecay: 100 });
+    expect(f(0)).toBe(1);
+    expect(f(99)).toBe(1);
+    expect(f(100)).toBeCloseTo(1 - 1 / 101, 12);
+    expect(f(199)).toBeCloseTo(1 / 101, 12);
+    expect(f(250)).toBe(0);
+  });
+});
+
+describe('losses and objectives', () => {
+  it('vanilla GAN loss is the sigmoid cross-entropy, stable for large logits', () => {
+    const logits = tf.tensor1d([-30, -1, 0, 2, 40]);
+    const sig = (l: number) => 1 / (1 + Math.exp(-l));
+    const real = [-30, -1, 0, 2, 40].map((l) => (l < -20 ? -l : -Math.log(sig(l))));
+    const fake = [-30, -1, 0, 2, 40].map((l) => (l > 20 ? l : -Math.log(1 - sig(l))));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
+    expect(ganLoss('vanilla', logits, true).dataSync()[0]).toBeCloseTo(mean(real), 4);
+    expect(ganLoss('vanilla', logits, false).dataSync()[0]).toBeCloseTo(mean(fake), 4);
+    expect(ganLoss('lsgan', tf.tensor1d([0, 2]), true).dataSync()[0]).toBeCloseTo((1 + 1) / 2, 6);
+  });
+
+  it("the paper's ablations are one expression each, and parse from the CLI's names", () => {
+    expect(showObjective(parseObjective('l1+cgan', 100))).toBe('100*l1 + cgan');
+    expect(parseObjective('gan').terms).toEqual(gan().terms);
+    expect(() => plus(cgan(), gan())).toThrow(/at most one adversarial/);
+    expect(() => parseObjective('l1+wgan')).toThrow(/unknown objective term 'wgan'/);
+    expect(discriminatorChannels(plus(l1(), gan()), 3, 3)).toBe(3);
+    expect(discriminatorChannels(plus(l1(), cgan()), 3, 3)).toBe(6);
+  });
+});
+
+const size = 16;
+const spec = (objective: Objective = plus(l1(100), cgan())) => ({
+  generator: unet({ depth: 4, ngf: 4 }),
+  discriminator: patchDiscriminator(16, { ndf: 4 }),
+  objective,
+  inputShape: [size, size, 3] as const,
+  outChannels: 3,
+});
+
+const init = (objective?: Objective, seed = 0): TrainState => {
+  const s = initTrainState(spec(objective), makeKey(seed));
+  if (E.isLeft(s)) throw new Error(s.left.message);
+  return s.right;
+};
+
+/** A fixed pair: y is a point-wise function of x, so there is something easy to learn. */
+const pair = () =>
+  tf.tidy(() => {
+    const x = tf.tanh(tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 11)) as tf.Tensor4D;
+    return { x, y: tf.tanh(tf.add(tf.mul(x, -0.8), 0.3)) as tf.Tensor4D };
+  });
+
+async function* repeat(n: number, poison?: number): AsyncGenerator<Batch> {
+  for (let i = 0; i < n; i++) {
+    const { x, y } = pair();
+    if (i === poison) {
+      yield { x: tf.mul(x, NaN) as tf.Tensor4D, y, epoch: 0, index: i };
+      x.dispose();
+    }
+    else yield { x, y, epoch: 0, index: i };
+  }
+}
+
+const weights = (s: TrainState) => flatten(s.g.params).map(([p, t]) => [p, Array.from(t.dataSync())] as const);
+
+describe('the training step and the fold', () => {
+  it('keeps the live tensor count flat over 30 steps', async () => {
+    const start = init();
+    const counts: number[] = [];
+    const end = await fit(start, repeat(30), makeStep(spec()), { onStep: () => void counts.push(tf.memory().numTensors) });
+    expect(end.step).toBe(30);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    disposeState(end);
+  });
+
+  it('is deterministic: the same seed and data give identical weights; another seed does not', async () => {
+    const run = async (seed: number) => {
+      const end = await fit(init(undefined, seed), repeat(3), makeStep(spec()));
+      const w = weights(end);
+      disposeState(end);
+      return w;
+    };
+    const a = await run(1);
+    expect(await run(1)).toEqual(a);
+    expect(await run(2)).not.toEqual(a);
+  });
+
+  it('learns: L1 to the target falls on a fixed pair', async () => {
+    const losses: number[] = [];
+    // A higher learning rate than the paper's, so a few steps show it.
+    const fast = { ...spec(), adam: { ...adamDefaults, lr: 2e-3 } };
+    const end = await fit(init(), repeat(25), makeStep(fast), { onStep: (_s, m) => void losses.push(m.gL1) });
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.8);
+    disposeState(end);
+  });
+
+  it('reports D and G losses; with L1 alone there is no D to train', async () => {
+    let seen: Record<string, number> = {};
+    const withD = await fit(init(), repeat(1), makeStep(spec()), { onStep: (_s, m) => void (seen = { ...m }) });
+    expect(Object.keys(seen).sort()).toEqual(['dFake', 'dReal', 'gGan', 'gL1', 'gL2', 'lr']);
+    // At init D outputs ~0 logits: each cross-entropy is near log 2.
+    expect(seen['dReal']).toBeGreaterThan(0.4);
+    expect(seen['dReal']).toBeLessThan(1);
+    disposeState(withD);
+    const alone = init(l1(100));
+    expect(leaves(alone.d.params)).toHaveLength(0);
+    const end = await fit(alone, repeat(2), makeStep(spec(l1(100))), { onStep: (_s, m) => void (seen = { ...m }) });
+    expect(Object.keys(seen).sort()).toEqual(['gL1', 'gL2', 'lr']);
+    disposeState(end);
+  });
+
+  it('a NaN loss stops the fold with the last good state intact', async () => {
+    const start = init();
+    let last: TrainState | undefined;
+    const error = await fit(start, repeat(5, 3), makeStep(spec()), { onStep: (s) => void (last = s) }).catch((e) => e);
+    expect(error).toBeInstanceOf(FitError);
+    expect((error as FitError).cause).toBeInstanceOf(DivergedError);
+    expect((error as FitError).message).toMatch(/diverged at step 3/);
+    const good = (error as FitError).state;
+    expect(good).toBe(last);
+    expect(good.step).toBe(3);
+    expect(stateTensors(good).every((t) => !t.isDisposed)).toBe(true);
+    expect(Number.isFinite(stateTensors(good)[0]!.dataSync()[0])).toBe(true);
+    disposeState(good);
+  });
+
+  it('checks shapes before allocating: G must return the target shape', () => {
+    const before = tf.memory().numTensors;
+    const bad = initTrainState({ ...spec(), outChannels: 1 }, makeKey(0));
+    expect(E.isLeft(bad) && bad.left.message).toMatch(/output 16x16x3 should be 16x16x1/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
