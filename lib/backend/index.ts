@@ -1,0 +1,147 @@
+/**
+ * Backend selection: native TensorFlow (tfjs-node[-gpu]) when installed, else
+ * WebAssembly (XNNPACK) with the training kernels of ./kernels, else plain JS.
+ *
+ * Diagnostics go to stderr only: the CLI prints pure JSON on stdout. (The
+ * cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js"
+ * banner goes through console.warn, i.e. stderr, on its first tensor.)
+ *
+ * Threads: the wasm backend runs single-threaded in Node. tfjs-backend-wasm's
+ * WASM_HAS_MULTITHREAD_SUPPORT flag returns false whenever IS_NODE
+ * (flags_wasm.ts, tfjs issue #3830), so the plain SIMD binary is loaded.
+ * Forcing the flag on would not work either: init() hands emscripten the
+ * pthread worker as a Blob URL (URL.createObjectURL of the inlined
+ * wasmWorkerContents) and the main script as a Blob (mainScriptUrlOrBlob);
+ * Node's worker_threads needs a file path or a file:/data: URL. Enabling it
+ * would take a custom init: write the worker source and the threaded-SIMD
+ * factory to files, point locateFile/mainScriptUrlOrBlob at them, then
+ * setThreadsCount(n) before setBackend('wasm'). Not done here.
+ */
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { registerTrainingKernels } from './kernels/index.ts';
+
+export { registerTrainingKernels } from './kernels/index.ts';
+
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  readonly name: 'tensorflow' | 'wasm' | 'cpu';
+  readonly reason: string;
+}
+
+const VERSION = '4.22.0';
+const NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+}
+
+/** Resolves to undefined on success, or to the reason the import failed. */
+async function tryImport(specifier: string): Promise<string | undefined> {
+  try {
+    // A variable specifier keeps TypeScript (and bundlers) from resolving
+    // these optional peer dependencies at build time.
+    const name: string = specifier;
+    await import(name);
+    return undefined;
+  } catch (e) {
+    return message(e);
+  }
+}
+
+async function activate(name: BackendInfo['name']): Promise<string | undefined> {
+  if (tf.getBackend() === name && tf.findBackend(name) != null) return undefined;
+  if (tf.findBackendFactory(name) == null) return `no '${name}' backend is registered with @tensorflow/tfjs`;
+  try {
+    return (await tf.setBackend(name)) ? undefined : `tf.setBackend('${name}') failed to initialize`;
+  } catch (e) {
+    return message(e);
+  }
+}
+
+function installed(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads tfjs-node-gpu, else tfjs-node; returns the package used or the reasons it could not. */
+async function loadTensorflow(): Promise<{ pkg: string } | { failures: string[]; missing: boolean }> {
+  const failures: string[] = [];
+  let missing = true;
+  for (const pkg of NODE_PACKAGES) {
+    if (!installed(pkg)) {
+      failures.push(`${pkg}: not installed`);
+      continue;
+    }
+    missing = false;
+    const importError = await tryImport(pkg);
+    if (importError !== undefined) {
+      failures.push(`${pkg}: ${importError}`);
+      continue;
+    }
+    const activateError = await activate('tensorflow');
+    if (activateError === undefined) return { pkg };
+    failures.push(`${pkg}: ${activateError}`);
+  }
+  return { failures, missing };
+}
+
+async function loadWasm(): Promise<string | undefined> {
+  const importError = await tryImport('@tensorflow/tfjs-backend-wasm');
+  if (importError !== undefined) return importError;
+  return activate('wasm');
+}
+
+async function choose(choice: BackendChoice): Promise<BackendInfo> {
+  if (choice === 'tensorflow') {
+    const r = await loadTensorflow();
+    if ('pkg' in r) return { name: 'tensorflow', reason: `tensorflow: requested; using ${r.pkg}` };
+    throw new Error(
+      `backend 'tensorflow' is unavailable (${r.failures.join('; ')}). ` +
+        `Install it with: npm install @tensorflow/tfjs-node@${VERSION} ` +
+        `(or npm install @tensorflow/tfjs-node-gpu@${VERSION} for CUDA GPUs)`,
+    );
+  }
+  if (choice === 'wasm') {
+    const err = await loadWasm();
+    if (err === undefined) return { name: 'wasm', reason: 'wasm: requested' };
+    throw new Error(
+      `backend 'wasm' is unavailable (${err}). Install it with: npm install @tensorflow/tfjs-backend-wasm@${VERSION}`,
+    );
+  }
+  if (choice === 'cpu') {
+    const err = await activate('cpu');
+    if (err === undefined) return { name: 'cpu', reason: 'cpu: requested' };
+    throw new Error(`backend 'cpu' is unavailable (${err}). Reinstall: npm install @tensorflow/tfjs@${VERSION}`);
+  }
+
+  const tensorflow = await loadTensorflow();
+  if ('pkg' in tensorflow) return { name: 'tensorflow', reason: `tensorflow: ${tensorflow.pkg} is installed` };
+  const why = tensorflow.missing
+    ? `${NODE_PACKAGES.join(' and ')} are not installed`
+    : `native TensorFlow failed to load (${tensorflow.failures.join('; ')})`;
+  const wasmError = await loadWasm();
+  if (wasmError === undefined) return { name: 'wasm', reason: `wasm: ${why}` };
+  const cpuError = await activate('cpu');
+  if (cpuError === undefined) return { name: 'cpu', reason: `cpu: ${why}, and wasm failed (${wasmError})` };
+  throw new Error(`no TensorFlow.js backend could be initialized: ${why}; wasm: ${wasmError}; cpu: ${cpuError}`);
+}
+
+/**
+ * Selects and initializes a backend ('auto': tensorflow > wasm > cpu), installs
+ * the training kernels it needs, and reports which one and why (also on
+ * stderr unless quiet). Idempotent; rejects with install instructions when a
+ * named backend cannot load.
+ */
+export async function useBackend(choice: BackendChoice = 'auto', opts?: { quiet?: boolean }): Promise<BackendInfo> {
+  const info = await choose(choice);
+  if (info.name !== 'tensorflow') registerTrainingKernels(info.name);
+  await tf.ready();
+  if (opts?.quiet !== true) process.stderr.write(`pix2pix-ts backend ${info.reason}\n`);
+  return info;
+}
