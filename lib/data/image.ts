@@ -1,0 +1,200 @@
+/**
+ * Image IO: files <-> HWC Float32Arrays in [-1, 1].
+ *
+ * Pixel values follow the reference implementation (ToTensor then
+ * Normalize(0.5, 0.5)): v = u8 / 127.5 - 1. Decoding is sharp's; channel
+ * conversion is done here so that it is exactly the reference's PIL one.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+
+export type Channels = 1 | 3;
+
+/** An image as the library passes it around: HWC, row-major, values in [-1, 1]. */
+export interface FloatImage {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: Channels;
+  readonly data: Float32Array;
+}
+
+/** 8-bit pixels straight from the decoder (after alpha is dropped). */
+export interface ByteImage {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: Channels;
+  readonly data: Uint8Array;
+}
+
+/** A file that cannot be used. `path` names it; the message says why. */
+export class DataError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DataError';
+  }
+}
+
+/** Extensions looked at when listing a folder (what sharp's prebuilt libvips decodes). */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'];
+
+export const isImageFile = (name: string): boolean =>
+  !name.startsWith('.') && IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
+
+const causeOf = (e: unknown): string => {
+  const m = e instanceof Error ? e.message : String(e);
+  // sharp's own wording for these is either vague or repeats the path.
+  if (/Input file is missing/i.test(m)) return 'no such file';
+  if (/unsupported image format/i.test(m)) return 'not an image sharp can decode (corrupt or unsupported format)';
+  return m;
+};
+
+/** Size and channel count from the file header only (cheap: no pixel decode). */
+export interface ImageHeader {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly format: string;
+}
+
+export const readHeader = async (path: string): Promise<ImageHeader> => {
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(path).metadata();
+  } catch (e) {
+    throw new DataError(path, `${path}: cannot read image header: ${causeOf(e)}`, { cause: e });
+  }
+  const { width, height } = meta;
+  if (!width || !height) throw new DataError(path, `${path}: image header has no size`);
+  return { width, height, channels: meta.channels ?? 3, format: meta.format ?? 'unknown' };
+};
+
+/**
+ * Decode a whole file to 8-bit pixels, 1 or 3 channels as stored (sharp
+ * normally gives sRGB). `failOn: 'error'` makes truncated files fail instead
+ * of decoding to grey padding, as PIL does by default.
+ */
+export const readBytes = async (path: string): Promise<ByteImage> => {
+  let out: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    out = await sharp(path, { failOn: 'error' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new DataError(path, `${path}: cannot decode image: ${causeOf(e)}`, { cause: e });
+  }
+  const { width, height, channels } = out.info;
+  const data = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length);
+  if (channels === 1 || channels === 3) return { width, height, channels, data };
+  // Defensive: anything else (should not survive removeAlpha) keeps its first 3 bands.
+  const n = width * height;
+  const rgb = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) rgb[i * 3 + c] = data[i * channels + Math.min(c, channels - 1)]!;
+  return { width, height, channels: 3, data: rgb };
+};
+
+/**
+ * Convert channel count. RGB -> grey uses PIL's convert('L') integer
+ * formula (ITU-R 601 luma, L = (19595 R + 38470 G + 7471 B + 2^15) >> 16),
+ * so a grey input matches the reference bit for bit; grey -> RGB repeats it.
+ */
+export const toChannels = (img: ByteImage, channels: Channels): ByteImage => {
+  if (img.channels === channels) return img;
+  const n = img.height * img.width;
+  const src = img.data;
+  const out = new Uint8Array(n * channels);
+  if (channels === 1) {
+    for (let i = 0; i < n; i++) {
+      out[i] = (19595 * src[3 * i]! + 38470 * src[3 * i + 1]! + 7471 * src[3 * i + 2]! + 0x8000) >>> 16;
+    }
+  } else {
+    for (let i = 0; i < n; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = src[i]!;
+  }
+  return { height: img.height, width: img.width, channels, data: out };
+};
+
+export const bytesToFloat = (img: ByteImage): FloatImage => {
+  const data = new Float32Array(img.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = img.data[i]! / 127.5 - 1;
+  return { height: img.height, width: img.width, channels: img.channels, data };
+};
+
+/**
+ * [-1, 1] -> 8 bits, rounding to nearest and clamping. (The reference
+ * truncates; rounding makes a read -> write round trip exact.)
+ */
+export const floatToBytes = (img: FloatImage): ByteImage => {
+  const data = new Uint8Array(img.data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = Math.round((img.data[i]! + 1) * 127.5);
+    data[i] = v < 0 ? 0 : v > 255 ? 255 : v; // (NaN is stored as 0 by Uint8Array)
+  }
+  return { height: img.height, width: img.width, channels: img.channels, data };
+};
+
+/** Read any image sharp decodes as HWC floats in [-1, 1] with the given channel count. */
+export const readImage = async (path: string, channels: Channels = 3): Promise<FloatImage> => {
+  if (channels !== 1 && channels !== 3) throw new RangeError(`channels must be 1 or 3, got ${String(channels)}`);
+  return bytesToFloat(toChannels(await readBytes(path), channels));
+};
+
+/** A rectangular window of an HWC image (no copy checks beyond bounds). */
+export const cropImage = <T extends FloatImage | ByteImage>(img: T, top: number, left: number, height: number, width: number): T => {
+  if (top < 0 || left < 0 || height < 1 || width < 1 || top + height > img.height || left + width > img.width) {
+    throw new RangeError(`crop ${height}x${width} at (${top}, ${left}) does not fit in a ${img.height}x${img.width} image`);
+  }
+  const c = img.channels;
+  const Ctor = img.data.constructor as new (n: number) => T['data'];
+  const out = new Ctor(height * width * c);
+  const row = width * c;
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * img.width + left) * c;
+    out.set(img.data.subarray(from, from + row), y * row);
+  }
+  return { ...img, height, width, data: out };
+};
+
+/** The two halves of an aligned A|B image: [A = left, B = right]. */
+export const splitHalves = <T extends FloatImage | ByteImage>(img: T): [T, T] => {
+  if (img.width % 2 !== 0) throw new RangeError(`an aligned A|B image needs an even width, got ${img.width}`);
+  const w = img.width / 2;
+  return [cropImage(img, 0, 0, img.height, w), cropImage(img, 0, w, img.height, w)];
+};
+
+type Writable = FloatImage | tf.Tensor3D | tf.Tensor4D;
+
+const asFloatImage = (img: Writable): FloatImage => {
+  if (!(img instanceof tf.Tensor)) return img;
+  const shape = img.shape;
+  const hwc = shape.length === 4 ? (shape[0] === 1 ? shape.slice(1) : null) : shape;
+  if (hwc === null) throw new RangeError(`writeImage takes a batch of 1, got a tensor of shape [${shape.join(', ')}]`);
+  const [height, width, channels] = hwc as [number, number, number];
+  if (channels !== 1 && channels !== 3) throw new RangeError(`writeImage needs 1 or 3 channels, got ${channels}`);
+  return { height, width, channels, data: img.dataSync() as Float32Array };
+};
+
+/**
+ * Write a [-1, 1] image (HWC data, or a tensor [H, W, C] / [1, H, W, C],
+ * which is read but not disposed) as .png, .jpg/.jpeg (quality 95) or .webp,
+ * chosen by extension. Parent folders are created.
+ */
+export const writeImage = async (path: string, img: Writable): Promise<void> => {
+  const ext = extname(path).toLowerCase();
+  const bytes = floatToBytes(asFloatImage(img));
+  let s = sharp(bytes.data, { raw: { width: bytes.width, height: bytes.height, channels: bytes.channels } });
+  // Without this sharp widens one band to sRGB on output.
+  if (bytes.channels === 1) s = s.toColourspace('b-w');
+  if (ext === '.png') s = s.png();
+  else if (ext === '.jpg' || ext === '.jpeg') s = s.jpeg({ quality: 95 });
+  else if (ext === '.webp') s = s.webp({ lossless: true });
+  else throw new DataError(path, `${path}: cannot write images with extension "${ext}" (use .png, .jpg or .webp)`);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await s.toFile(path);
+  } catch (e) {
+    throw new DataError(path, `${path}: cannot write image: ${causeOf(e)}`, { cause: e });
+  }
+};
