@@ -1,17 +1,30 @@
 /** The `pix2pix` command line: dispatches to sub-commands, maps errors to exit codes. */
 import { summaryCommand, summaryHelp, NetworkShapeError } from './summary.ts';
+import { trainCommand, trainHelp, TrainingFailed } from './train.ts';
+import { testCommand, testHelp } from './test.ts';
+import { translateCommand, translateHelp } from './translate.ts';
 import { UsageError } from './flags.ts';
 
 const commands: Record<string, { run: (argv: readonly string[], out: (line: string) => void) => Promise<void>; help: string }> = {
   summary: { run: summaryCommand, help: summaryHelp },
+  train: { run: trainCommand, help: trainHelp },
+  test: { run: testCommand, help: testHelp },
+  translate: { run: translateCommand, help: translateHelp },
 };
 
 const usage = `usage: pix2pix <command> [options]
 
 commands:
+  train     train pix2pix on paired images (checkpoints, losses, samples, report)
+  test      run a trained generator over a split: images and an HTML page
+  translate run a trained generator on an image or a folder of images
   summary   per-layer shapes, parameters and receptive fields of G and D
 
 Run 'pix2pix <command> --help' for a command's options.`;
+
+/** Errors whose message already says what and where: no stack trace needed. */
+const isDataOrRunError = (e: unknown): boolean =>
+  e instanceof Error && ['DataError', 'DatasetError', 'RunError', 'CheckpointError', 'DownloadError', 'ShapeException'].includes(e.name);
 
 /** Runs one command; returns the exit status (0 ok, 1 failure, 2 bad usage). */
 export const main = async (argv: readonly string[], out = (line: string) => console.log(line)): Promise<number> => {
@@ -37,8 +50,8 @@ export const main = async (argv: readonly string[], out = (line: string) => cons
       console.error(`pix2pix ${name}: ${e.message}\n\n${command.help}`);
       return 2;
     }
-    if (e instanceof NetworkShapeError) {
-      console.error(`pix2pix ${name}: ${e.message}`);
+    if (e instanceof NetworkShapeError || e instanceof TrainingFailed || isDataOrRunError(e)) {
+      console.error(`pix2pix ${name}: ${(e as Error).message}`);
       return 1;
     }
     console.error(`pix2pix ${name}: ${(e as Error).stack ?? String(e)}`);

@@ -19,8 +19,11 @@ export interface NetOptions {
 }
 
 export const generatorPresets = ['unet256', 'unet128', 'encoderDecoder256', 'encoderDecoder128'] as const;
-export type GeneratorPreset = (typeof generatorPresets)[number];
 
+/**
+ * `unetN` / `encoderDecoderN` for N = 2^depth: unet256 is the reference
+ * unet_256 (depth 8), unet128 is unet_128 (depth 7), unet64 suits 64x64 images.
+ */
 export const generator = (name: string, o: NetOptions = {}): E.Either<string, Layer> => {
   const opts = {
     ...(o.ngf !== undefined ? { ngf: o.ngf } : {}),
@@ -30,18 +33,11 @@ export const generator = (name: string, o: NetOptions = {}): E.Either<string, La
     ...(o.dropout !== undefined ? { dropout: o.dropout } : {}),
     ...(o.trackRunningStats !== undefined ? { trackRunningStats: o.trackRunningStats } : {}),
   };
-  switch (name) {
-    case 'unet256':
-      return E.right(unet({ ...opts, depth: 8 }));
-    case 'unet128':
-      return E.right(unet({ ...opts, depth: 7 }));
-    case 'encoderDecoder256':
-      return E.right(encoderDecoder({ ...opts, depth: 8 }));
-    case 'encoderDecoder128':
-      return E.right(encoderDecoder({ ...opts, depth: 7 }));
-    default:
-      return E.left(`unknown generator '${name}'; choose one of ${generatorPresets.join(', ')}`);
-  }
+  const m = /^(unet|encoderDecoder)(\d+)$/.exec(name);
+  const depth = m ? Math.log2(Number(m[2])) : NaN;
+  if (!m || !Number.isInteger(depth) || depth < 1)
+    return E.left(`unknown generator '${name}'; choose one of ${generatorPresets.join(', ')}, or unetN / encoderDecoderN with N a power of 2 (N = 2^depth)`);
+  return E.right((m[1] === 'unet' ? unet : encoderDecoder)({ ...opts, depth }));
 };
 
 export const discriminatorPresets = ['pixel', 'patch16', 'patch70', 'image286'] as const;

@@ -34,7 +34,7 @@ export interface TrainState {
   readonly dOpt: AdamState;
   /** Steps taken. */
   readonly step: number;
-  /** The epoch of the last batch, and the position in it after that batch. */
+  /** The epoch of the last batch, and how many batches of that epoch have been consumed. */
   readonly epoch: number;
   readonly position: number;
   /** The run's key; step n draws from foldIn(key, n). */
@@ -45,7 +45,7 @@ export interface Batch {
   readonly x: tf.Tensor4D;
   readonly y: tf.Tensor4D;
   readonly epoch?: number;
-  /** Index of the batch's first example within its epoch. */
+  /** Index of the batch within its epoch. */
   readonly index?: number;
 }
 

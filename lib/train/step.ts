@@ -53,47 +53,47 @@ export const makeStep = (spec: Pix2PixSpec): Step => {
     const key = foldIn(s.key, s.step);
     const gCtx: Ctx = { mode: 'train', key: foldIn(key, 'G') };
     const dCtx: Ctx = { mode: 'train', key: foldIn(key, 'D') };
-    const lr = adam.lr * (spec.schedule?.(s.epoch) ?? 1);
+    const lr = adam.lr * (spec.schedule?.(batch.epoch ?? s.epoch) ?? 1);
 
+    // Nested scopes keep the peak small: each phase frees its activations
+    // and gradients as soon as it has produced what the next phase needs.
     const [next, metrics] = tf.tidy((): any => {
-      const [fake, gState] = G.apply(s.g.params, s.g.state, x, gCtx);
-      let d = s.d;
-      let dOpt = s.dOpt;
-      let dLosses: tf.Tensor = tf.zeros([2]);
-      if (adv) {
+      const [fake, gState] = tf.tidy((): any => G.apply(s.g.params, s.g.state, x, gCtx)) as [tf.Tensor4D, TrainState['g']['state']];
+      const dPhase = tf.tidy((): any => {
+        if (!adv) return { d: s.d, dOpt: s.dOpt, dLosses: tf.zeros([2]) };
         // D: (loss on real + loss on fake) / 2, with the fake held fixed.
-        const dLeaves = leaves(s.d.params);
         const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
           const p = withLeaves(s.d.params, ps);
           const [real] = D.apply(p, s.d.state, dInput(x, y), dCtx);
           const [faked] = D.apply(p, s.d.state, dInput(x, fake), dCtx);
           return tf.stack([ganLoss(spec.objective.ganMode, real, true), ganLoss(spec.objective.ganMode, faked, false)]);
-        })(dLeaves, tf.tensor1d([0.5, 0.5]));
-        dLosses = value;
-        const [dParams, nextDOpt] = adamUpdate(adam, grads, s.dOpt, s.d.params, lr);
-        d = { params: dParams, state: updatedDState(s.d.state, dParams, x, y, fake) };
-        dOpt = nextDOpt;
-      }
+        })(leaves(s.d.params), tf.tensor1d([0.5, 0.5]));
+        const [dParams, dOpt] = adamUpdate(adam, grads, s.dOpt, s.d.params, lr);
+        return { d: { params: dParams, state: updatedDState(s.d.state, dParams, x, y, fake) }, dOpt, dLosses: value };
+      }) as { d: TrainState['d']; dOpt: TrainState['dOpt']; dLosses: tf.Tensor };
+      const { d } = dPhase;
       // G: weighted adversarial + reconstruction terms, against the updated D.
-      const gLeaves = leaves(s.g.params);
-      const { value: gLosses, grads: gGrads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
-        const [out] = G.apply(withLeaves(s.g.params, ps), s.g.state, x, gCtx);
-        const diff = tf.sub(y, out);
-        const adversarial = adv ? ganLoss(spec.objective.ganMode, D.apply(d.params, d.state, dInput(x, out), dCtx)[0], true) : tf.scalar(0);
-        return tf.stack([adversarial, tf.mean(tf.abs(diff)), tf.mean(tf.square(diff))]);
-      })(gLeaves, tf.tensor1d([adv?.weight ?? 0, wL1, wL2]));
-      const [newG, newGOpt] = adamUpdate(adam, gGrads, s.gOpt, s.g.params, lr);
+      const gPhase = tf.tidy((): any => {
+        const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
+          const [out] = G.apply(withLeaves(s.g.params, ps), s.g.state, x, gCtx);
+          const diff = tf.sub(y, out);
+          const adversarial = adv ? ganLoss(spec.objective.ganMode, D.apply(d.params, d.state, dInput(x, out), dCtx)[0], true) : tf.scalar(0);
+          return tf.stack([adversarial, tf.mean(tf.abs(diff)), tf.mean(tf.square(diff))]);
+        })(leaves(s.g.params), tf.tensor1d([adv?.weight ?? 0, wL1, wL2]));
+        const [gParams, gOpt] = adamUpdate(adam, grads, s.gOpt, s.g.params, lr);
+        return { gParams, gOpt, gLosses: value };
+      }) as { gParams: TrainState['g']['params']; gOpt: TrainState['gOpt']; gLosses: tf.Tensor };
       const state: TrainState = {
         ...s,
-        g: { params: newG, state: gState },
+        g: { params: gPhase.gParams, state: gState },
         d,
-        gOpt: newGOpt,
-        dOpt,
+        gOpt: gPhase.gOpt,
+        dOpt: dPhase.dOpt,
         step: s.step + 1,
         epoch: batch.epoch ?? s.epoch,
-        position: (batch.index ?? s.position) + x.shape[0],
+        position: (batch.index ?? s.position) + 1,
       };
-      return [state, tf.concat([dLosses, gLosses])];
+      return [state, tf.concat([dPhase.dLosses, gPhase.gLosses])];
     }) as [TrainState, tf.Tensor];
 
     const [dReal = NaN, dFake = NaN, gGan = NaN, gL1 = NaN, gL2 = NaN] = Array.from(metrics.dataSync());

@@ -1,0 +1,33 @@
+/** Load a trained generator from a run directory: the model comes from the run's own config. */
+import * as E from 'fp-ts/lib/Either.js';
+import { makeKey } from '../core/key.ts';
+import type { Layer } from '../core/layer.ts';
+import type { Tree } from '../core/tree.ts';
+import { loadCheckpoint } from '../io/checkpoint.ts';
+import { networksOf, type TrainConfig } from '../train/config.ts';
+import { hasCheckpoint, readConfig, RunError, runPaths } from '../train/run-dir.ts';
+import { disposeTree } from '../core/tree.ts';
+
+export interface TrainedGenerator {
+  readonly config: TrainConfig;
+  readonly generator: Layer;
+  readonly params: Tree;
+  readonly state: Tree;
+}
+
+export const loadGenerator = async (runDir: string): Promise<TrainedGenerator> => {
+  const config = await readConfig(runDir);
+  if (!hasCheckpoint(runDir)) throw new RunError(`${runDir} has no checkpoint yet: train it first`);
+  const nets = networksOf(config);
+  if (E.isLeft(nets)) throw new RunError(`${runPaths(runDir).config}: ${nets.left}`);
+  const G = nets.right.generator;
+  // A fresh init gives the structure and shapes the checkpoint must match.
+  const template = G.init(makeKey(0), [config.size, config.size, config.inChannels]);
+  try {
+    const { trees } = await loadCheckpoint(runPaths(runDir).checkpoint, { 'g.params': template.params, 'g.state': template.state });
+    return { config, generator: G, params: trees['g.params']!, state: trees['g.state']! };
+  } finally {
+    disposeTree(template.params);
+    disposeTree(template.state);
+  }
+};

@@ -1,0 +1,76 @@
+/** `pix2pix translate`: run a trained G over an image or a folder of images. */
+import { existsSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import * as tf from '@tensorflow/tfjs';
+import { makeKey } from '../core/key.ts';
+import { formatShapeError } from '../core/shape.ts';
+import { disposeTree } from '../core/tree.ts';
+import { useBackend } from '../backend/index.ts';
+import { DataError, isImageFile, readImage, writeImage } from '../data/image.ts';
+import { listImages } from '../data/files.ts';
+import { resizeImage } from '../data/preprocess.ts';
+import { loadGenerator } from './run-model.ts';
+import { decodeFlags, oneOf, UsageError } from './flags.ts';
+
+export const translateHelp = `pix2pix translate --run DIR --input FILE|DIR --output FILE|DIR [options]
+
+  --run DIR        a run directory written by 'pix2pix train' (the model comes from its config)
+  --input PATH     an image, or a folder of images
+  --output PATH    an image file (for one input) or a folder (written as NAME.png)
+  --seed N         the dropout noise (default 0): the same seed gives the same output
+  --mode MODE      paper (default: dropout on, the image's own statistics) or eval
+  --resize         resize inputs that do not fit the network to the training size
+  --backend NAME   auto (default), tensorflow, wasm, cpu`;
+
+const Flags = t.exact(
+  t.partial({
+    run: t.string,
+    input: t.string,
+    output: t.string,
+    seed: t.string,
+    mode: oneOf(['paper', 'eval']),
+    resize: t.boolean,
+    backend: oneOf(['auto', 'tensorflow', 'wasm', 'cpu']),
+  }),
+);
+const options = { run: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, seed: { type: 'string' }, mode: { type: 'string' }, resize: { type: 'boolean' }, backend: { type: 'string' } } as const;
+
+export const translateCommand = async (argv: readonly string[], out: (line: string) => void): Promise<void> => {
+  const f = decodeFlags(argv, options, Flags);
+  for (const k of ['run', 'input', 'output'] as const) if (f[k] === undefined) throw new UsageError(`--${k} is required`);
+  if (f.seed !== undefined && !/^\d+$/.test(f.seed)) throw new UsageError(`--seed: expected a non-negative integer, got "${f.seed}"`);
+  const seed = Number(f.seed ?? 0);
+  const input = f.input!;
+  if (!existsSync(input)) throw new UsageError(`--input: ${input} does not exist`);
+  const many = statSync(input).isDirectory();
+  const files = many ? (await listImages(input)).map((name) => join(input, name)) : [input];
+  if (files.length === 0) throw new UsageError(`--input: ${input} holds no images`);
+  if (!many && !isImageFile(input)) throw new UsageError(`--input: ${input} is not an image file`);
+
+  await useBackend(f.backend ?? 'auto', { quiet: true });
+  const { config, generator: G, params, state } = await loadGenerator(f.run!);
+  try {
+    for (const file of files) {
+      let img = await readImage(file, config.inChannels);
+      const fits = G.shape([img.height, img.width, img.channels]);
+      if (E.isLeft(fits) || fits.right[0] !== img.height || fits.right[1] !== img.width) {
+        if (!f.resize) {
+          const why = E.isLeft(fits) ? formatShapeError(fits.left) : `the output would be ${fits.right[0]}x${fits.right[1]}`;
+          throw new DataError(file, `${file} is ${img.width}x${img.height}, which the network does not fit (${why}); pass --resize to resize it to ${config.size}x${config.size}`);
+        }
+        img = resizeImage(img, config.size, config.size);
+      }
+      const x = tf.tensor4d(img.data, [1, img.height, img.width, img.channels]);
+      const y = tf.tidy(() => G.apply(params, state, x, { mode: f.mode ?? 'paper', key: makeKey(seed) })[0]);
+      const target = many ? join(f.output!, `${basename(file, extname(file))}.png`) : f.output!;
+      await writeImage(target, y);
+      tf.dispose([x, y]);
+      out(`${file} -> ${target}`);
+    }
+  } finally {
+    disposeTree(params);
+    disposeTree(state);
+  }
+};

@@ -1,0 +1,65 @@
+/** The run report: loss curves and the latest input / output / target triplets, in one static page. */
+import { escapeHtml, lineChart, type Series } from './svg.ts';
+
+export interface LossRecord {
+  readonly step: number;
+  readonly epoch: number;
+  readonly [metric: string]: number;
+}
+
+export interface Triplet {
+  readonly name: string;
+  /** Image paths relative to the page. */
+  readonly input: string;
+  readonly output: string;
+  readonly target?: string;
+  /** e.g. "L1 0.213" */
+  readonly note?: string;
+}
+
+export interface ReportContent {
+  readonly title: string;
+  readonly subtitle?: string;
+  readonly facts?: ReadonlyArray<readonly [string, string]>;
+  readonly losses?: readonly LossRecord[];
+  readonly triplets: readonly Triplet[];
+  readonly tripletsTitle?: string;
+}
+
+const series = (losses: readonly LossRecord[], keys: readonly string[]): Series[] =>
+  keys
+    .filter((k) => losses.some((r) => typeof r[k] === 'number'))
+    .map((k) => ({ name: k, points: losses.filter((r) => typeof r[k] === 'number').map((r) => [r.step, r[k]!] as const) }));
+
+export const renderReport = (c: ReportContent): string => {
+  const losses = c.losses ?? [];
+  const charts =
+    losses.length === 0
+      ? ''
+      : [
+          lineChart('Discriminator: loss on real and on fake pairs', series(losses, ['dReal', 'dFake'])),
+          lineChart('Generator: adversarial loss', series(losses, ['gGan'])),
+          lineChart('Generator: L1 to the target', series(losses, ['gL1', 'valL1'])),
+        ].join('\n');
+  const rows = c.triplets
+    .map(
+      (t) => `<tr><td>${escapeHtml(t.name)}${t.note ? `<br><small>${escapeHtml(t.note)}</small>` : ''}</td>
+<td><img src="${encodeURI(t.input)}" alt="input"></td><td><img src="${encodeURI(t.output)}" alt="output"></td>
+<td>${t.target ? `<img src="${encodeURI(t.target)}" alt="target">` : ''}</td></tr>`,
+    )
+    .join('\n');
+  const facts = (c.facts ?? []).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(c.title)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}img{image-rendering:pixelated;width:192px}
+table{border-collapse:collapse}td,th{padding:4px 8px;text-align:left;vertical-align:top}figure{display:inline-block;margin:0 1em 1em 0}
+figcaption{font-size:13px;color:#555}.facts th{color:#555;font-weight:normal}</style></head>
+<body><h1>${escapeHtml(c.title)}</h1>${c.subtitle ? `<p>${escapeHtml(c.subtitle)}</p>` : ''}
+${facts ? `<table class="facts">${facts}</table>` : ''}
+${charts ? `<h2>Losses</h2>\n${charts}` : ''}
+<h2>${escapeHtml(c.tripletsTitle ?? 'Samples')}</h2>
+<table><tr><th></th><th>input</th><th>output</th><th>target</th></tr>
+${rows}
+</table></body></html>
+`;
+};

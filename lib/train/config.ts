@@ -1,0 +1,136 @@
+/**
+ * The full training configuration: what `pix2pix train` writes to
+ * `config.json` and what `test`, `translate` and `--resume` read back, so
+ * train and test can never disagree about the model.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import type { Layer } from '../core/layer.ts';
+import { discriminatorChannels, parseObjective, type Objective } from '../losses/objective.ts';
+import { discriminator, generator } from '../nets/presets.ts';
+import { linearDecay } from '../optim/schedule.ts';
+import type { Pix2PixSpec } from './state.ts';
+
+const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+const NonNegativeInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+const PositiveNumber = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, 'a positive number');
+const Channels = t.union([t.literal(1), t.literal(3)], '1 or 3');
+
+export const TrainConfig = t.type(
+  {
+    data: t.string,
+    layout: t.keyof({ aligned: null, separate: null }),
+    direction: t.keyof({ AtoB: null, BtoA: null }),
+    /** Network input size (the random crop). */
+    size: PositiveInt,
+    /** Size images are resized to before cropping (the reference's load_size). */
+    loadSize: PositiveInt,
+    preprocess: t.keyof({ resize_and_crop: null, crop: null, scale_width: null, none: null }),
+    flip: t.boolean,
+    inChannels: Channels,
+    outChannels: Channels,
+    generator: t.string,
+    discriminator: t.string,
+    ngf: PositiveInt,
+    ndf: PositiveInt,
+    norm: t.keyof({ batch: null, instance: null, none: null }),
+    dropout: t.number,
+    objective: t.string,
+    lambda: PositiveNumber,
+    ganMode: t.keyof({ vanilla: null, lsgan: null }),
+    batch: PositiveInt,
+    epochs: NonNegativeInt,
+    epochsDecay: NonNegativeInt,
+    lr: PositiveNumber,
+    beta1: t.number,
+    beta2: t.number,
+    seed: NonNegativeInt,
+    /** Stop after this many steps in total (0: run all epochs). */
+    steps: NonNegativeInt,
+    checkpointEvery: PositiveInt,
+    sampleEvery: PositiveInt,
+    /** Files of the train split used: [start, end) of the sorted list (end 0: all). */
+    trainRange: t.tuple([NonNegativeInt, NonNegativeInt]),
+    valSplit: t.string,
+  },
+  'TrainConfig',
+);
+export type TrainConfig = t.TypeOf<typeof TrainConfig>;
+
+export const defaultConfig: Omit<TrainConfig, 'data'> = {
+  layout: 'aligned',
+  direction: 'AtoB',
+  size: 256,
+  loadSize: 286,
+  preprocess: 'resize_and_crop',
+  flip: true,
+  inChannels: 3,
+  outChannels: 3,
+  generator: 'unet256',
+  discriminator: 'patch70',
+  ngf: 64,
+  ndf: 64,
+  norm: 'batch',
+  dropout: 0.5,
+  objective: 'l1+cgan',
+  lambda: 100,
+  ganMode: 'vanilla',
+  batch: 1,
+  epochs: 100,
+  epochsDecay: 100,
+  lr: 2e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  seed: 0,
+  steps: 0,
+  checkpointEvery: 500,
+  sampleEvery: 100,
+  trainRange: [0, 0],
+  valSplit: 'val',
+};
+
+/** Path-and-expectation messages for an io-ts failure, e.g. `size: expected a positive integer, got -3`. */
+export const describeErrors = (errors: t.Errors): string =>
+  errors
+    .map((e) => {
+      const path = e.context.map((c) => c.key).filter((k) => k !== '').join('.');
+      return `${path || '(root)'}: expected ${e.context[e.context.length - 1]?.type.name ?? 'a valid value'}, got ${JSON.stringify(e.value)}`;
+    })
+    .join('; ');
+
+export const decodeConfig = (json: unknown): E.Either<string, TrainConfig> =>
+  E.mapLeft(describeErrors)(TrainConfig.decode(json));
+
+export interface Networks {
+  readonly generator: Layer;
+  readonly discriminator: Layer;
+  readonly objective: Objective;
+}
+
+/** The networks and objective a config names (an unknown name is a Left naming the field). */
+export const networksOf = (c: TrainConfig, opts: { trackRunningStats?: boolean } = {}): E.Either<string, Networks> => {
+  let objective: Objective;
+  try {
+    objective = parseObjective(c.objective, c.lambda, c.ganMode);
+  } catch (e) {
+    return E.left(`objective: ${(e as Error).message}`);
+  }
+  const g = generator(c.generator, { ngf: c.ngf, norm: c.norm, inChannels: c.inChannels, outChannels: c.outChannels, dropout: c.dropout, ...opts });
+  if (E.isLeft(g)) return E.left(`generator: ${g.left}`);
+  const d = discriminator(c.discriminator, { ndf: c.ndf, norm: c.norm, ...opts });
+  if (E.isLeft(d)) return E.left(`discriminator: ${d.left}`);
+  return E.right({ generator: g.right, discriminator: d.right, objective });
+};
+
+export const specOf = (c: TrainConfig, nets: Networks): Pix2PixSpec => ({
+  generator: nets.generator,
+  discriminator: nets.discriminator,
+  objective: nets.objective,
+  inputShape: [c.size, c.size, c.inChannels],
+  outChannels: c.outChannels,
+  adam: { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8 },
+  schedule: linearDecay({ epochs: c.epochs, epochsDecay: c.epochsDecay }),
+});
+
+export const dInputChannels = (c: TrainConfig, nets: Networks): number =>
+  discriminatorChannels(nets.objective, c.inChannels, c.outChannels);

@@ -1,0 +1,78 @@
+/**
+ * Sample triplets (input / output / target) from fixed held-out pairs, and
+ * the HTML report that shows them with the loss curves.
+ */
+import { join, relative } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { makeKey } from '../core/key.ts';
+import type { Layer, Mode } from '../core/layer.ts';
+import type { Tree } from '../core/tree.ts';
+import type { Dataset, Pair } from '../data/dataset.ts';
+import { writeImage } from '../data/image.ts';
+import { preprocessPair, type PreprocessOptions } from '../data/preprocess.ts';
+import { renderReport, type Triplet } from '../report/html.ts';
+import { readLosses, runPaths, writeFileAtomic } from './run-dir.ts';
+
+/** The first `count` pairs of a dataset, preprocessed deterministically (centre crop, no flip). */
+export const fixedPairs = async (dataset: Dataset, count: number, preprocess: PreprocessOptions): Promise<Pair[]> => {
+  const pairs: Pair[] = [];
+  for (let i = 0; i < Math.min(count, dataset.size); i++)
+    pairs.push(preprocessPair(await dataset.load(i), makeKey(0), { ...preprocess, train: false }));
+  return pairs;
+};
+
+export const pairTensors = (p: Pair): { x: tf.Tensor4D; y: tf.Tensor4D } => ({
+  x: tf.tensor4d(p.x, [1, p.height, p.width, p.xChannels]),
+  y: tf.tensor4d(p.y, [1, p.height, p.width, p.yChannels]),
+});
+
+export interface Translated {
+  readonly name: string;
+  readonly l1: number;
+}
+
+/**
+ * Run G on each pair (one at a time: the paper's batch-1 test time), write
+ * NAME-input/-output/-target.png under `dir`, and return the L1 of each.
+ */
+export const translatePairs = async (
+  G: Layer,
+  params: Tree,
+  state: Tree,
+  pairs: readonly Pair[],
+  dir: string,
+  opts: { mode?: Mode; seed?: number } = {},
+): Promise<Translated[]> => {
+  const out: Translated[] = [];
+  for (const [i, p] of pairs.entries()) {
+    const { x, y } = pairTensors(p);
+    const fake = tf.tidy(() => G.apply(params, state, x, { mode: opts.mode ?? 'paper', key: makeKey((opts.seed ?? 0) + i) })[0]);
+    const l1 = tf.tidy(() => tf.mean(tf.abs(tf.sub(fake, y))).dataSync()[0]!);
+    const base = join(dir, p.name.replace(/[^\w.-]+/g, '_'));
+    await writeImage(`${base}-input.png`, x);
+    await writeImage(`${base}-output.png`, fake);
+    await writeImage(`${base}-target.png`, y);
+    tf.dispose([x, y, fake]);
+    out.push({ name: p.name, l1 });
+  }
+  return out;
+};
+
+export const tripletsFor = (pageDir: string, imageDir: string, results: readonly Translated[]): Triplet[] =>
+  results.map((r) => {
+    const base = relative(pageDir, join(imageDir, r.name.replace(/[^\w.-]+/g, '_')));
+    return { name: r.name, input: `${base}-input.png`, output: `${base}-output.png`, target: `${base}-target.png`, note: `L1 ${r.l1.toFixed(4)}` };
+  });
+
+export const writeRunReport = async (
+  dir: string,
+  title: string,
+  facts: ReadonlyArray<readonly [string, string]>,
+  samples: readonly Translated[],
+  samplesTitle: string,
+): Promise<void> => {
+  const paths = runPaths(dir);
+  const losses = (await readLosses(dir)) as Array<{ step: number; epoch: number; [k: string]: number }>;
+  const html = renderReport({ title, facts, losses, triplets: tripletsFor(dir, paths.samples, samples), tripletsTitle: samplesTitle });
+  await writeFileAtomic(paths.report, html);
+};
