@@ -1,4 +1,5 @@
 /** pix2pix-ts: composable conditional-GAN image-to-image translation. */
+// Core: layers as values, shapes, keys, parameter trees, static analysis.
 export * from './core/shape.ts';
 export * from './core/key.ts';
 export * from './core/tree.ts';
@@ -8,6 +9,7 @@ export { seq, skip, named } from './core/combinators.ts';
 export { receptiveField, footprint, paramCount, initialize, summarize, type Summary, type SummaryRow } from './core/analysis.ts';
 export * from './geometry/geom.ts';
 export { footprintOf, extent, period, receptiveFieldOf, type Positions } from './geometry/receptive-field.ts';
+// Layers and the paper's networks.
 export { conv, convT, type ConvOptions } from './layers/conv.ts';
 export { norm, normHasShift, type NormKind, type NormOptions } from './layers/norm.ts';
 export { dropout } from './layers/dropout.ts';
@@ -15,3 +17,27 @@ export { relu, leakyRelu, tanh, sigmoid, identity, expectChannels } from './laye
 export { convBnRelu, type ConvBnReluOptions } from './layers/blocks.ts';
 export { unet, encoderDecoder, type UnetOptions } from './nets/unet.ts';
 export { patchDiscriminator, validPatchSizes, stridedLayersFor, type DiscriminatorOptions } from './nets/patch-discriminator.ts';
+export { generator, discriminator, generatorPresets, discriminatorPresets, type NetOptions } from './nets/presets.ts';
+// Objectives, optimiser, training.
+export { ganLoss, type GanMode } from './losses/gan.ts';
+export * from './losses/objective.ts';
+export * from './optim/adam.ts';
+export * from './optim/schedule.ts';
+export { initTrainState, stateTensors, disposeReplaced, disposeState, adamOf, type Pix2PixSpec, type TrainState, type Batch } from './train/state.ts';
+export * from './train/step.ts';
+export * from './train/fit.ts';
+export { saveTrainState, saveTrainStateSync, loadTrainState, readTrainMeta, TrainMeta } from './train/checkpoint.ts';
+export { TrainConfig, defaultConfig, decodeConfig, networksOf, specOf } from './train/config.ts';
+// Data, checkpoints, backends.
+export {
+  DataError, IMAGE_EXTENSIONS, isImageFile, readHeader, readBytes, readImage, writeImage, toChannels, bytesToFloat, floatToBytes, cropImage, splitHalves,
+  naturalCompare, openDataset, DatasetError, augmentParams, applyAugment, preprocessPair, resizeImage, flipImage, outputSize,
+  batches, batchesPerEpoch, resumeAfter, epochOrder, augmentKey, downloadDataset, DownloadError, KNOWN_DATASETS, DEFAULT_BASE_URL,
+  type ByteImage, type Channels, type FloatImage, type ImageHeader, type Dataset, type DatasetOptions, type Direction, type Example, type Layout,
+  type Pair, type Skipped, type AugmentParams, type PreprocessMode, type PreprocessOptions, type StreamOptions, type DownloadOptions,
+  type DownloadProgress, type DownloadResult, type KnownDataset,
+} from './data/index.ts';
+/** A batch as the data stream yields it (a train Batch with the example names). */
+export type { Batch as ImageBatch } from './data/stream.ts';
+export { saveCheckpoint, saveCheckpointSync, loadCheckpoint, CheckpointError, type CheckpointContents } from './io/checkpoint.ts';
+export { useBackend, registerTrainingKernels, type BackendChoice, type BackendInfo } from './backend/index.ts';

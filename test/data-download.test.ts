@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DownloadError, KNOWN_DATASETS, downloadDataset, openDataset, type DownloadProgress } from '../lib/data/index.ts';
+import { main } from '../lib/cli/main.ts';
 
 const FACADES = resolve(import.meta.dirname, 'fixtures', 'facades');
 
@@ -115,5 +116,30 @@ describe('downloadDataset', () => {
     );
     expect(requests.length).toBe(before);
     await expect(stat(dest)).rejects.toThrow();
+  });
+});
+
+describe('pix2pix download', () => {
+  it('fetches, unpacks and reports where; a second call says it is already there', async () => {
+    const dest = join(tmp, 'cli');
+    const lines: string[] = [];
+    expect(await main(['download', 'facades', '--dest', dest, '--base-url', `${base}/datasets/`], (l) => lines.push(l))).toBe(0);
+    expect(lines.join('\n')).toMatch(/facades: .* MB unpacked into .*cli\/facades/);
+    expect((await readdir(join(dest, 'facades', 'train'))).length).toBe(4);
+    lines.length = 0;
+    expect(await main(['download', 'facades', '--dest', dest, '--base-url', `${base}/datasets/`], (l) => lines.push(l))).toBe(0);
+    expect(lines.join('\n')).toMatch(/already holds it/);
+  });
+
+  it('an unknown dataset is a usage error listing the known ones', async () => {
+    const original = console.error;
+    const errors: string[] = [];
+    console.error = (m: string) => void errors.push(m);
+    try {
+      expect(await main(['download', 'imagenet'], () => {})).toBe(2);
+    } finally {
+      console.error = original;
+    }
+    expect(errors.join('\n')).toMatch(/unknown dataset 'imagenet'; choose one of facades, cityscapes/);
   });
 });

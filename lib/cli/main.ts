@@ -3,6 +3,7 @@ import { summaryCommand, summaryHelp, NetworkShapeError } from './summary.ts';
 import { trainCommand, trainHelp, TrainingFailed } from './train.ts';
 import { testCommand, testHelp } from './test.ts';
 import { translateCommand, translateHelp } from './translate.ts';
+import { downloadCommand, downloadHelp } from './download.ts';
 import { UsageError } from './flags.ts';
 
 const commands: Record<string, { run: (argv: readonly string[], out: (line: string) => void) => Promise<void>; help: string }> = {
@@ -10,6 +11,7 @@ const commands: Record<string, { run: (argv: readonly string[], out: (line: stri
   train: { run: trainCommand, help: trainHelp },
   test: { run: testCommand, help: testHelp },
   translate: { run: translateCommand, help: translateHelp },
+  download: { run: downloadCommand, help: downloadHelp },
 };
 
 const usage = `usage: pix2pix <command> [options]
@@ -18,6 +20,7 @@ commands:
   train     train pix2pix on paired images (checkpoints, losses, samples, report)
   test      run a trained generator over a split: images and an HTML page
   translate run a trained generator on an image or a folder of images
+  download  fetch and unpack a standard pix2pix dataset (facades, maps, ...)
   summary   per-layer shapes, parameters and receptive fields of G and D
 
 Run 'pix2pix <command> --help' for a command's options.`;
