@@ -48,6 +48,11 @@ describe('reference parameter counts', () => {
     expect(patchDiscriminator(70).shape([inSize, inSize, 6])).toEqual(E.right([grid, grid, 1]));
   });
 
+  it('an option given as undefined means its default', () => {
+    expect(count(unet({ ngf: undefined, depth: undefined, norm: undefined }), [256, 256, 3])).toBe(54_413_955);
+    expect(count(patchDiscriminator(70, { ndf: undefined }), [256, 256, 6])).toBe(2_768_705);
+  });
+
   it('the encoder-decoder is the U-Net with the skips cut: fewer decoder inputs, same output', () => {
     const withSkips = count(unet(), [256, 256, 3]);
     const without = count(encoderDecoder(), [256, 256, 3]);

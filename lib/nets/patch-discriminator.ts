@@ -9,6 +9,7 @@
  */
 import { named, seq } from '../core/combinators.ts';
 import type { Layer } from '../core/layer.ts';
+import { withDefaults } from '../core/options.ts';
 import { leakyRelu } from '../layers/activations.ts';
 import { convBnRelu } from '../layers/blocks.ts';
 import { conv } from '../layers/conv.ts';
@@ -35,7 +36,7 @@ export const stridedLayersFor = (patch: number): number | undefined => {
 };
 
 export const patchDiscriminator = (patch = 70, options: DiscriminatorOptions = {}): Layer => {
-  const { ndf = 64, norm: kind = 'batch', trackRunningStats = false } = options;
+  const { ndf, norm: kind, trackRunningStats } = withDefaults<Required<DiscriminatorOptions>>({ ndf: 64, norm: 'batch', trackRunningStats: false }, options);
   const normOpts = { trackRunningStats: trackRunningStats && kind === 'batch' };
   const bias = !normHasShift(kind);
   const lrelu = () => leakyRelu(0.2);

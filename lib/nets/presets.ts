@@ -25,30 +25,19 @@ export const generatorPresets = ['unet256', 'unet128', 'encoderDecoder256', 'enc
  * unet_256 (depth 8), unet128 is unet_128 (depth 7), unet64 suits 64x64 images.
  */
 export const generator = (name: string, o: NetOptions = {}): E.Either<string, Layer> => {
-  const opts = {
-    ...(o.ngf !== undefined ? { ngf: o.ngf } : {}),
-    ...(o.norm !== undefined ? { norm: o.norm } : {}),
-    ...(o.inChannels !== undefined ? { inChannels: o.inChannels } : {}),
-    ...(o.outChannels !== undefined ? { outChannels: o.outChannels } : {}),
-    ...(o.dropout !== undefined ? { dropout: o.dropout } : {}),
-    ...(o.trackRunningStats !== undefined ? { trackRunningStats: o.trackRunningStats } : {}),
-  };
+  const { ngf, norm, inChannels, outChannels, dropout, trackRunningStats } = o;
   const m = /^(unet|encoderDecoder)(\d+)$/.exec(name);
   const depth = m ? Math.log2(Number(m[2])) : NaN;
   if (!m || !Number.isInteger(depth) || depth < 1)
     return E.left(`unknown generator '${name}'; choose one of ${generatorPresets.join(', ')}, or unetN / encoderDecoderN with N a power of 2 (N = 2^depth)`);
-  return E.right((m[1] === 'unet' ? unet : encoderDecoder)({ ...opts, depth }));
+  return E.right((m[1] === 'unet' ? unet : encoderDecoder)({ ngf, norm, inChannels, outChannels, dropout, trackRunningStats, depth }));
 };
 
 export const discriminatorPresets = ['pixel', 'patch16', 'patch70', 'image286'] as const;
 
 /** `pixel` (1x1), `patch16`, `patch70`, `image286`, or `patchN` for any valid N. */
 export const discriminator = (name: string, o: NetOptions = {}): E.Either<string, Layer> => {
-  const opts = {
-    ...(o.ndf !== undefined ? { ndf: o.ndf } : {}),
-    ...(o.norm !== undefined ? { norm: o.norm } : {}),
-    ...(o.trackRunningStats !== undefined ? { trackRunningStats: o.trackRunningStats } : {}),
-  };
+  const opts = { ndf: o.ndf, norm: o.norm, trackRunningStats: o.trackRunningStats };
   const patch = name === 'pixel' ? 1 : name === 'image286' ? 286 : /^patch\d+$/.test(name) ? Number(name.slice(5)) : NaN;
   if (patch === 1 || stridedLayersFor(patch) !== undefined) return E.right(patchDiscriminator(patch, opts));
   return E.left(

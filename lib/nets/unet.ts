@@ -18,6 +18,7 @@
  */
 import { named, seq, skip } from '../core/combinators.ts';
 import type { Layer } from '../core/layer.ts';
+import { withDefaults } from '../core/options.ts';
 import { expectChannels, leakyRelu, relu, tanh } from '../layers/activations.ts';
 import { conv, convT } from '../layers/conv.ts';
 import { dropout } from '../layers/dropout.ts';
@@ -37,10 +38,10 @@ export interface UnetOptions {
   readonly trackRunningStats?: boolean;
 }
 
-const defaults = { depth: 8, ngf: 64, norm: 'batch', dropout: 0.5, inChannels: 3, outChannels: 3, trackRunningStats: false } as const;
+const defaults: Required<UnetOptions> = { depth: 8, ngf: 64, norm: 'batch', dropout: 0.5, inChannels: 3, outChannels: 3, trackRunningStats: false };
 
 const build = (options: UnetOptions, withSkips: boolean, name: string): Layer => {
-  const o = { ...defaults, ...options };
+  const o = withDefaults(defaults, options);
   if (!Number.isInteger(o.depth) || o.depth < 1) throw new RangeError(`${name} depth must be an integer >= 1, got ${o.depth}`);
   const channels = (level: number) => o.ngf * Math.min(2 ** (level - 1), 8);
   const bias = !normHasShift(o.norm);

@@ -48,13 +48,17 @@ export const adamUpdate = (
   const ms = leaves(state.m);
   const vs = leaves(state.v);
   if (grads.length !== ps.length) throw new Error(`adam: ${grads.length} gradients for ${ps.length} parameters`);
-  const next = ps.map((p, i) => {
-    const g = grads[i]!;
-    const m = tf.add(tf.mul(ms[i]!, beta1), tf.mul(g, 1 - beta1));
-    const v = tf.add(tf.mul(vs[i]!, beta2), tf.mul(tf.square(g), 1 - beta2));
-    const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), eps);
-    return { p: tf.sub(p, tf.mul(tf.div(m, denom), stepSize)), m, v };
-  });
+  // One tidy per tensor: the intermediates of a 57M-parameter update would
+  // otherwise all live until the caller's scope ends.
+  const next = ps.map((p, i) =>
+    tf.tidy(() => {
+      const g = grads[i]!;
+      const m = tf.add(tf.mul(ms[i]!, beta1), tf.mul(g, 1 - beta1));
+      const v = tf.add(tf.mul(vs[i]!, beta2), tf.mul(tf.square(g), 1 - beta2));
+      const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), eps);
+      return { p: tf.sub(p, tf.mul(tf.div(m, denom), stepSize)), m, v };
+    }),
+  );
   return [
     withLeaves(params, next.map((n) => n.p)),
     { m: withLeaves(state.m, next.map((n) => n.m)), v: withLeaves(state.v, next.map((n) => n.v)), count },
