@@ -17,6 +17,8 @@ import {
   relu,
   seq,
   skip,
+  named,
+  summarize,
   tanh,
   unet,
   type Layer,
@@ -82,11 +84,11 @@ describe('inferred shape == actual output shape', () => {
 describe('invalid inputs are rejected naming the layer and the sizes', () => {
   it('unet_256 on 250x250: the innermost conv gets a 1x1 input', () => {
     const message = errorOf(unet(), [250, 250, 3]);
-    expect(message).toMatch(/^unet › .*level 8 › conv 4x4\/2: input 1x1 is smaller than the kernel/);
+    expect(message).toBe('unet › level 8 › conv 4x4/2: input 1x1 is smaller than the kernel (4x4 with padding 1 needs at least 2x2)');
   });
 
   it('unet_256 on 264x264 (not divisible by 2^8): the skip at the level where sizes stop matching', () => {
-    expect(errorOf(unet(), [264, 264, 3])).toMatch(/level 4 › skip: inner output 32x32 does not match input 33x33/);
+    expect(errorOf(unet(), [264, 264, 3])).toMatch(/^unet › level 4 › skip: inner output 32x32 does not match input 33x33/);
   });
 
   it('a channel mismatch', () => {
@@ -95,6 +97,17 @@ describe('invalid inputs are rejected naming the layer and the sizes', () => {
 
   it('a conv on a too-small input, with the padding it would need', () => {
     expect(errorOf(patchDiscriminator(70), [8, 8, 6])).toMatch(/patchGAN 70x70 › .*conv 4x4\/[12]: input \dx\d is smaller than the kernel/);
+  });
+
+  it('nested scopes of one group show only the innermost, in errors and in summaries', () => {
+    const rows = summarize(unet({ depth: 3, ngf: 2 }), [8, 8, 3]);
+    if (E.isLeft(rows)) throw new Error('expected a summary');
+    const paths = rows.right.rows.map((r) => r.path);
+    expect(paths).toContain('unet › level 3 › conv 4x4/2');
+    expect(paths).toContain('unet › level 1 › tanh');
+    expect(paths.some((p) => /level \d+ › level/.test(p))).toBe(false);
+    // Without a group, names nest.
+    expect(errorOf(named('outer', named('inner', conv(1, 4, { pad: 0 }))), [2, 2, 1])).toMatch(/^outer › inner › conv 4x4\/1: input 2x2/);
   });
 
   it('initialize returns the error instead of allocating', () => {

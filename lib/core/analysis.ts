@@ -52,15 +52,18 @@ export const summarize = (layer: Layer, input: Shape): E.Either<ShapeError, Summ
     layer.plan(input),
     E.map((plan) => {
       const rows: SummaryRow[] = [];
-      const walk = (p: Plan, path: readonly string[], before: readonly Geom[]): void => {
-        const here = p.name === 'seq' || p.name === 'skip' ? path : [...path, p.name];
+      // `scope` is the group of the innermost named scope on the path, if any.
+      const walk = (p: Plan, path: readonly string[], before: readonly Geom[], scope?: string): void => {
+        const transparent = p.name === 'seq' || p.name === 'skip';
+        const here = transparent ? path : p.group !== undefined && p.group === scope ? [...path.slice(0, -1), p.name] : [...path, p.name];
+        const innerScope = transparent ? scope : p.group;
         if (p.composition === 'leaf') {
           rows.push({ path: here.join(' › '), output: p.output, params: p.params, receptiveField: receptiveFieldOf(serial([...before, p.geom])) });
           return;
         }
         let prefix = before;
         for (const child of p.children) {
-          walk(child, here, prefix);
+          walk(child, here, prefix, innerScope);
           if (p.composition === 'serial') prefix = [...prefix, child.geom];
         }
       };

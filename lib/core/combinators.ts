@@ -100,12 +100,26 @@ export const skip = (inner: Layer): Layer => {
   };
 };
 
-/** Give a layer a name: it appears in error paths and summaries. */
-export const named = (name: string, layer: Layer): Layer => {
+/**
+ * Give a layer a name: it appears in error paths and summaries. Scopes of
+ * one `group` nested directly in each other show only the innermost, so a
+ * recursion reads `unet › level 8 › conv 4x4/2` rather than every level on
+ * the way down.
+ */
+export const named = (name: string, layer: Layer, opts: { group?: string } = {}): Layer => {
   const plan: Layer['plan'] = (input) =>
     pipe(
       layer.plan(input),
-      E.bimap(within(name), (p) => ({ name, input, output: p.output, params: 0, composition: 'serial' as const, children: [p], geom: p.geom })),
+      E.bimap(within(name, opts.group), (p) => ({
+        name,
+        ...(opts.group !== undefined ? { group: opts.group } : {}),
+        input,
+        output: p.output,
+        params: 0,
+        composition: 'serial' as const,
+        children: [p],
+        geom: p.geom,
+      })),
     );
   return {
     ...layer,

@@ -35,6 +35,8 @@ export interface Ctx {
 /** The result of shape inference for one layer, with its children. */
 export interface Plan {
   readonly name: string;
+  /** Set by `named(name, layer, { group })`: nested scopes of one group show only the innermost. */
+  readonly group?: string;
   readonly input: Shape;
   readonly output: Shape;
   /** Scalars in this layer's own parameters (children not included). */

@@ -11,14 +11,24 @@ export type Shape = readonly [height: number, width: number, channels: number];
 export interface ShapeError {
   readonly path: readonly string[];
   readonly message: string;
+  /** The group of the scope at the head of the path (see `named`). */
+  readonly group?: string;
 }
 
 export const shapeError = (message: string): ShapeError => ({ path: [], message });
 
-/** Prefix an error's path with the name of the layer that contains it. */
+/**
+ * Prefix an error's path with the name of the layer that contains it. A
+ * scope of a group nested directly in a scope of the same group replaces it
+ * in paths (`unet › level 8 › conv`, not `level 1 › level 2 › ... › level 8`).
+ */
 export const within =
-  (name: string) =>
-  (error: ShapeError): ShapeError => ({ ...error, path: [name, ...error.path] });
+  (name: string, group?: string) =>
+  (error: ShapeError): ShapeError => {
+    if (group !== undefined && error.group === group) return error;
+    const { group: _inner, ...rest } = error;
+    return group === undefined ? { ...rest, path: [name, ...error.path] } : { ...rest, path: [name, ...error.path], group };
+  };
 
 /** `unet › level 8 › conv 4x4/2: input 1x1 is smaller than the kernel` */
 export const formatShapeError = (error: ShapeError): string =>

@@ -70,13 +70,14 @@ const build = (options: UnetOptions, withSkips: boolean, name: string): Layer =>
               ),
         ),
       ),
+      { group: 'level' },
     );
 
   return named(
     name,
     seq(
       expectChannels(o.inChannels),
-      named('level 1', seq(down(1), ...(o.depth > 1 ? [level(2)] : []), relu(), up(o.outChannels, true), tanh())),
+      named('level 1', seq(down(1), ...(o.depth > 1 ? [level(2)] : []), relu(), up(o.outChannels, true), tanh()), { group: 'level' }),
     ),
   );
 };
