@@ -12,6 +12,7 @@ import { linearDecay } from '../lib/optim/schedule.ts';
 import { fit, FitError } from '../lib/train/fit.ts';
 import { disposeState, initTrainState, stateTensors, type Batch, type TrainState } from '../lib/train/state.ts';
 import { DivergedError, makeStep } from '../lib/train/step.ts';
+import { useBackend } from '../lib/backend/index.ts';
 
 describe('Adam', () => {
   it("matches PyTorch's arithmetic on scalars, step by step", () => {
@@ -126,6 +127,21 @@ describe('the training step and the fold', () => {
     const a = await run(1);
     expect(await run(1)).toEqual(a);
     expect(await run(2)).not.toEqual(a);
+  });
+
+  it('is deterministic on wasm too (with its training kernels)', async () => {
+    await useBackend('wasm', { quiet: true });
+    try {
+      const run = async () => {
+        const end = await fit(init(undefined, 1), repeat(3), makeStep(spec()));
+        const w = weights(end);
+        disposeState(end);
+        return w;
+      };
+      expect(await run()).toEqual(await run());
+    } finally {
+      await useBackend('cpu', { quiet: true });
+    }
   });
 
   it('learns: L1 to the target falls on a fixed pair', async () => {

@@ -29,7 +29,19 @@ export interface ReportContent {
 const series = (losses: readonly LossRecord[], keys: readonly string[]): Series[] =>
   keys
     .filter((k) => losses.some((r) => typeof r[k] === 'number'))
-    .map((k) => ({ name: k, points: losses.filter((r) => typeof r[k] === 'number').map((r) => [r.step, r[k]!] as const) }));
+    .flatMap((k) => {
+      const points = losses.filter((r) => typeof r[k] === 'number').map((r) => [r.step, r[k]!] as const);
+      // Per-step GAN losses are noisy: a running mean shows the trend.
+      return points.length > 50 ? [{ name: k, points }, { name: `${k} (mean of 25)`, points: runningMean(points, 25) }] : [{ name: k, points }];
+    });
+
+const runningMean = (points: ReadonlyArray<readonly [number, number]>, n: number): Array<readonly [number, number]> => {
+  let sum = 0;
+  return points.map(([x, y], i) => {
+    sum += y - (i >= n ? points[i - n]![1] : 0);
+    return [x, sum / Math.min(i + 1, n)] as const;
+  });
+};
 
 export const renderReport = (c: ReportContent): string => {
   const losses = c.losses ?? [];
