@@ -20,13 +20,15 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './kernels/index.ts';
+import { loadNative } from './native/index.ts';
+import { NATIVE_BACKEND, registerNativeBackend } from './native/register.ts';
 
 export { registerTrainingKernels } from './kernels/index.ts';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
-  readonly name: 'tensorflow' | 'wasm' | 'cpu';
+  readonly name: 'tensorflow' | 'native' | 'wasm' | 'cpu';
   readonly reason: string;
 }
 
@@ -97,6 +99,15 @@ async function loadWasm(): Promise<string | undefined> {
   return activate('wasm');
 }
 
+/** The cpu backend with the native accelerator's kernels; resolves to undefined or the reason it is unavailable. */
+async function loadNativeBackend(): Promise<string | undefined> {
+  const native = loadNative();
+  if ('reason' in native) return native.reason;
+  registerTrainingKernels('cpu'); // copied into 'native' for any kernel the accelerator lacks
+  registerNativeBackend(native.addon);
+  return activate(NATIVE_BACKEND);
+}
+
 async function choose(choice: BackendChoice): Promise<BackendInfo> {
   if (choice === 'tensorflow') {
     const r = await loadTensorflow();
@@ -105,6 +116,13 @@ async function choose(choice: BackendChoice): Promise<BackendInfo> {
       `backend 'tensorflow' is unavailable (${r.failures.join('; ')}). ` +
         `Install it with: npm install @tensorflow/tfjs-node@${VERSION} ` +
         `(or npm install @tensorflow/tfjs-node-gpu@${VERSION} for CUDA GPUs)`,
+    );
+  }
+  if (choice === 'native') {
+    const err = await loadNativeBackend();
+    if (err === undefined) return { name: 'native', reason: 'native: requested' };
+    throw new Error(
+      `backend 'native' is unavailable (${err}). It is built at install from source: apt-get install -y g++ libopenblas-openmp-dev libdnnl-dev, then npm run build:native`,
     );
   }
   if (choice === 'wasm') {
@@ -125,8 +143,10 @@ async function choose(choice: BackendChoice): Promise<BackendInfo> {
   const why = tensorflow.missing
     ? `${NODE_PACKAGES.join(' and ')} are not installed`
     : `native TensorFlow failed to load (${tensorflow.failures.join('; ')})`;
+  const nativeError = await loadNativeBackend();
+  if (nativeError === undefined) return { name: 'native', reason: `native: ${why}; the native accelerator is built` };
   const wasmError = await loadWasm();
-  if (wasmError === undefined) return { name: 'wasm', reason: `wasm: ${why}` };
+  if (wasmError === undefined) return { name: 'wasm', reason: `wasm: ${why}, and the native accelerator is ${nativeError}` };
   const cpuError = await activate('cpu');
   if (cpuError === undefined) return { name: 'cpu', reason: `cpu: ${why}, and wasm failed (${wasmError})` };
   throw new Error(`no TensorFlow.js backend could be initialized: ${why}; wasm: ${wasmError}; cpu: ${cpuError}`);
@@ -140,7 +160,7 @@ async function choose(choice: BackendChoice): Promise<BackendInfo> {
  */
 export async function useBackend(choice: BackendChoice = 'auto', opts?: { quiet?: boolean }): Promise<BackendInfo> {
   const info = await choose(choice);
-  if (info.name !== 'tensorflow') registerTrainingKernels(info.name);
+  if (info.name === 'wasm' || info.name === 'cpu') registerTrainingKernels(info.name);
   await tf.ready();
   if (opts?.quiet !== true) process.stderr.write(`pix2pix-ts backend ${info.reason}\n`);
   return info;

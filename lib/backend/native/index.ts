@@ -1,0 +1,34 @@
+/**
+ * The optional native accelerator: two N-API modules built at install time
+ * by lib/backend/native/build.mjs when g++, OpenBLAS (OpenMP build) and
+ * oneDNN are present — pix2pix_conv (convolutions on OpenBLAS / oneDNN) and
+ * pix2pix_elementwise (OpenMP loops). Loading never throws: it returns the
+ * modules or the reason they are unavailable.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+type Fn = (...args: never[]) => unknown;
+export interface NativeAddon {
+  readonly conv: Record<string, Fn> & { threads(): number };
+  readonly elementwise: Record<string, Fn> & { threads(): number };
+}
+
+const modulePath = (name: string) => fileURLToPath(new URL(`./build/Release/${name}.node`, import.meta.url));
+
+let cached: { addon: NativeAddon } | { reason: string } | undefined;
+
+export const loadNative = (): { addon: NativeAddon } | { reason: string } => {
+  if (cached) return cached;
+  if (process.env.PIX2PIX_NATIVE === '0') return (cached = { reason: 'disabled by PIX2PIX_NATIVE=0' });
+  const paths = { conv: modulePath('pix2pix_conv'), elementwise: modulePath('pix2pix_elementwise') };
+  if (!existsSync(paths.conv) || !existsSync(paths.elementwise))
+    return (cached = { reason: 'not built (needs g++, libopenblas-openmp-dev and libdnnl-dev at install: npm run build:native)' });
+  try {
+    const load = createRequire(import.meta.url);
+    return (cached = { addon: { conv: load(paths.conv), elementwise: load(paths.elementwise) } as NativeAddon });
+  } catch (e) {
+    return (cached = { reason: `failed to load: ${(e as Error).message.split('\n')[0]}` });
+  }
+};
