@@ -1,0 +1,108 @@
+/**
+ * `npm run bench`: this library against the PyTorch reference
+ * (../shared/bench/torch_pix2pix.py) on the same configurations, in one
+ * invocation, alternating ours and PyTorch per configuration, each in its
+ * own process. Prints per configuration our median s/step, PyTorch's, the
+ * ratio ours / PyTorch and both peak RSS values.
+ *
+ *   npm run bench [-- --only train128,infer256] [--backend auto] [--json FILE] [--torch PATH]
+ *
+ * PyTorch: apt-get install -y python3-torch libopenblas0-openmp; it runs with
+ * /usr/bin/python3 and OpenBLAS's OpenMP build (LD_LIBRARY_PATH), with
+ * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS picks its best
+ * kernels. Without it the bench still measures ours and says so.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchConfigs, type BenchConfig } from './configs.ts';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    backend: { type: 'string', default: 'auto' },
+    json: { type: 'string' },
+    torch: { type: 'string', default: fileURLToPath(new URL('../../../shared/bench/torch_pix2pix.py', import.meta.url)) },
+  },
+});
+const selected = values.only ? values.only.split(',').map((n) => n.trim()) : benchConfigs.map((c) => c.name);
+const unknown = selected.filter((n) => !benchConfigs.some((c) => c.name === n));
+if (unknown.length) {
+  console.error(`unknown config ${unknown.join(', ')}; choose from ${benchConfigs.map((c) => c.name).join(', ')}`);
+  process.exit(2);
+}
+const configs = benchConfigs.filter((c) => selected.includes(c.name));
+
+interface Measured {
+  readonly median_s: number;
+  readonly min_s: number;
+  readonly peak_rss_mib: number;
+}
+
+const lastJson = (out: string): unknown => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? 'null');
+
+const ours = (c: BenchConfig): (Measured & { backend: string }) | { error: string } => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./ours.ts', import.meta.url)), c.name, '--backend', values.backend!], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ') };
+  return lastJson(r.stdout) as Measured & { backend: string };
+};
+
+const python = '/usr/bin/python3';
+const torchAvailable = (): string | undefined => {
+  if (!existsSync(values.torch!)) return `${values.torch} not found`;
+  if (!existsSync(python)) return `${python} not found`;
+  const r = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  return r.status === 0 ? undefined : 'PyTorch is not installed (apt-get install -y python3-torch libopenblas0-openmp)';
+};
+
+const torchEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, LD_LIBRARY_PATH: '/usr/lib/x86_64-linux-gnu/openblas-openmp' };
+  delete env['OPENBLAS_CORETYPE'];
+  delete env['OPENBLAS_L2_SIZE'];
+  return env;
+};
+
+const torch = (c: BenchConfig): Measured | { error: string } => {
+  const args = [values.torch!, '--size', String(c.kind === 'train' ? c.size : 256), '--depth', String(c.depth), '--ngf', String(c.ngf), '--ndf', String(c.ndf), '--batch', String(c.batch), '--repeats', String(c.repeats), '--threads', String(cpus().length)];
+  if (c.kind === 'train') args.push('--infer-sizes');
+  else args.push('--no-train', '--infer-sizes', String(c.size));
+  const r = spawnSync(python, args, { encoding: 'utf8', env: torchEnv(), maxBuffer: 1 << 26 });
+  if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ') };
+  const out = lastJson(r.stdout) as { train_step?: Measured; inference?: Record<string, Measured>; peak_rss_mib: number };
+  const m = c.kind === 'train' ? out.train_step : out.inference?.[String(c.size)];
+  return m ? { median_s: m.median_s, min_s: m.min_s, peak_rss_mib: out.peak_rss_mib } : { error: 'no timing in the output' };
+};
+
+const noTorch = torchAvailable();
+console.log(`pix2pix-ts bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, backend ${values.backend}`);
+if (noTorch) console.log(`PyTorch reference unavailable (${noTorch}): measuring ours only`);
+
+const rows: Array<Record<string, unknown>> = [];
+const fmt = (v: number | undefined, d = 3) => (v === undefined ? '-' : v.toFixed(d));
+for (const c of configs) {
+  const a = ours(c);
+  const b = noTorch ? undefined : torch(c);
+  const oursS = 'error' in a ? undefined : a.median_s;
+  const torchS = b && !('error' in b) ? b.median_s : undefined;
+  const row = {
+    config: c.name,
+    what: c.what,
+    backend: 'error' in a ? undefined : a.backend,
+    ours_s: oursS,
+    torch_s: torchS,
+    ratio: oursS !== undefined && torchS !== undefined ? oursS / torchS : undefined,
+    ours_rss_mib: 'error' in a ? undefined : a.peak_rss_mib,
+    torch_rss_mib: b && !('error' in b) ? b.peak_rss_mib : undefined,
+    ...('error' in a ? { ours_error: a.error } : {}),
+    ...(b && 'error' in b ? { torch_error: b.error } : {}),
+  };
+  rows.push(row);
+  console.log(
+    `${c.name.padEnd(11)} ours ${fmt(row.ours_s)} s  torch ${fmt(row.torch_s)} s  ratio ${fmt(row.ratio, 2)}  ` +
+      `rss ours ${fmt(row.ours_rss_mib, 0)} MiB torch ${fmt(row.torch_rss_mib, 0)} MiB  (${row.backend ?? row.ours_error})` +
+      (row.torch_error ? `  torch: ${row.torch_error}` : ''),
+  );
+}
+if (values.json) writeFileSync(values.json, JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, rows }, null, 2) + '\n');

@@ -1,0 +1,63 @@
+/**
+ * Measures one benchmark configuration with this library, in its own
+ * process (so peak RSS is its own), and prints one JSON object.
+ *   node --import tsx test/bench/ours.ts CONFIG [--backend auto]
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend, type BackendChoice } from '../../lib/backend/index.ts';
+import { cgan, disposeReplaced, initTrainState, l1, makeKey, makeStep, patchDiscriminator, plus, unet } from '../../lib/index.ts';
+import { benchConfigs } from './configs.ts';
+
+const { values, positionals } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, warmup: { type: 'string', default: '2' } }, allowPositionals: true });
+const config = benchConfigs.find((c) => c.name === positionals[0]);
+if (!config) throw new Error(`unknown config ${positionals[0]}; one of ${benchConfigs.map((c) => c.name).join(', ')}`);
+const backend = await useBackend(values.backend as BackendChoice, { quiet: true });
+
+const time = (fn: () => void, warmup: number, repeats: number) => {
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  return { median_s: sorted[Math.floor(sorted.length / 2)]!, min_s: sorted[0]!, runs: times.length, times };
+};
+
+const { size, depth, ngf, ndf, batch } = config;
+const G = unet({ depth, ngf });
+let result;
+if (config.kind === 'train') {
+  const spec = { generator: G, discriminator: patchDiscriminator(70, { ndf }), objective: plus(l1(100), cgan()), inputShape: [size, size, 3] as const, outChannels: 3 };
+  const init = initTrainState(spec, makeKey(0));
+  if (init._tag === 'Left') throw new Error(init.left.message);
+  let state = init.right;
+  const step = makeStep(spec);
+  const x = tf.randomUniform([batch, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const y = tf.randomUniform([batch, size, size, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  result = time(
+    () => {
+      const [next] = step(state, { x, y });
+      disposeReplaced(state, next);
+      state = next;
+    },
+    Number(values.warmup),
+    config.repeats,
+  );
+} else {
+  const made = G.init(makeKey(0), [size, size, 3]);
+  const x = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  let i = 0;
+  result = time(
+    () => {
+      const y = tf.tidy(() => G.apply(made.params, made.state, x, { mode: 'paper', key: makeKey(i++) })[0]);
+      y.dataSync();
+      y.dispose();
+    },
+    1,
+    config.repeats,
+  );
+}
+console.log(JSON.stringify({ config: config.name, backend: backend.name, ...result, peak_rss_mib: process.resourceUsage().maxRSS / 1024 }));
