@@ -37,6 +37,7 @@ export {
   type Pair, type Skipped, type AugmentParams, type PreprocessMode, type PreprocessOptions, type StreamOptions, type DownloadOptions,
   type DownloadProgress, type DownloadResult, type KnownDataset,
 } from './data/index.ts';
+export { cannyEdges, sobel, intensity, type CannyOptions } from './data/edges.ts';
 /** A batch as the data stream yields it (a train Batch with the example names). */
 export type { Batch as ImageBatch } from './data/stream.ts';
 export { saveCheckpoint, saveCheckpointSync, loadCheckpoint, CheckpointError, type CheckpointContents } from './io/checkpoint.ts';

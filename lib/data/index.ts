@@ -59,3 +59,4 @@ export {
   type DownloadResult,
   type KnownDataset,
 } from './download.ts';
+export { cannyEdges, sobel, intensity, type CannyOptions } from './edges.ts';
