@@ -42,3 +42,14 @@ export { cannyEdges, sobel, intensity, type CannyOptions } from './data/edges.ts
 export type { Batch as ImageBatch } from './data/stream.ts';
 export { saveCheckpoint, saveCheckpointSync, loadCheckpoint, CheckpointError, type CheckpointContents } from './io/checkpoint.ts';
 export { useBackend, registerTrainingKernels, type BackendChoice, type BackendInfo } from './backend/index.ts';
+// Metrics: L1 / L2 / PSNR / SSIM, Lab colour histograms, segmentation and FCN-style scores, evaluating a run.
+export {
+  toMetricImage, l1Error, l2Error, psnr, psnrFromMse, ssim, gaussianWindow, SSIM_DEFAULTS, imageScores, meanScores,
+  srgbToLab, srgbToLinear, imageToLab, SRGB_TO_XYZ, D65_WHITE,
+  LAB_BINNING, LAB_CHANNELS, KL_EPSILON, emptyLabHistogram, addToLabHistogram, labHistogram, binOf, histogramIntersection, klDivergence, compareLabHistograms,
+  FACADES_PALETTE, PALETTES, nearestPaletteLabels, labelsToImage,
+  emptyConfusion, addToConfusion, confusionMatrix, segmentationScores, scoreLabels, segment, fcnScores, loadSegmenter, evaluateRun,
+  type ImageLike, type MetricImage, type SsimOptions, type ImageScores, type Bins, type LabBinning, type LabChannel, type LabHistogram,
+  type HistogramComparison, type LabComparison, type Palette, type PaletteClass, type ConfusionMatrix, type ClassScore, type SegmentationScores,
+  type Segmenter, type SegmentOptions, type EvaluateOptions, type EvalReport, type ImageResult, type SegmentationSummary,
+} from './metrics/index.ts';

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stockKernel } from '../lib/backend/kernels/index.ts';
+import { loadNative } from '../lib/backend/native/index.ts';
 import { useBackend } from '../lib/backend/index.ts';
 
 let initialBackend = 'cpu';
@@ -36,12 +37,19 @@ describe('useBackend', () => {
     tf.dispose([w, x, ...Object.values(grads)]);
   });
 
-  it("'auto' falls back to wasm here and says why", async () => {
+  it("'auto' takes native where the accelerator is built, else wasm, and says why", async () => {
     const info = await useBackend('auto', { quiet: true });
-    expect(info.name).toBe('wasm');
+    const expected = 'addon' in loadNative() ? 'native' : 'wasm';
+    expect(info.name).toBe(expected);
     expect(info.reason).toMatch(/tfjs-node/);
     expect(info.reason).toMatch(/not installed/);
-    expect(tf.getBackend()).toBe('wasm');
+    if (expected === 'wasm') expect(info.reason).toMatch(/native accelerator is (not built|disabled|failed)/);
+    expect(tf.getBackend()).toBe(expected);
+  });
+
+  it("'native' is an error that says how to build it when the accelerator is missing", async () => {
+    if ('addon' in loadNative()) return void expect((await useBackend('native', { quiet: true })).name).toBe('native');
+    await expect(useBackend('native', { quiet: true })).rejects.toThrow(/apt-get install -y g\+\+ libopenblas-openmp-dev libdnnl-dev/);
   });
 
   it("'tensorflow' rejects with install instructions when tfjs-node is missing", async () => {
@@ -57,7 +65,7 @@ describe('useBackend', () => {
       await useBackend('cpu', { quiet: true });
       const c = await useBackend('auto');
       expect(a).toEqual(b);
-      expect(c.name).toBe('wasm');
+      expect(c.name).toBe('addon' in loadNative() ? 'native' : 'wasm');
       expect(err).toHaveBeenCalledTimes(3);
       expect(String(err.mock.calls[2]![0])).toContain(c.reason);
       expect(out).not.toHaveBeenCalled();

@@ -69,7 +69,7 @@ describe('the pix2pix bin', () => {
     const stdout = execFileSync('node', ['lib/cli/bin.mjs', 'summary', '--json'], { encoding: 'utf8' });
     const parsed = JSON.parse(stdout);
     expect(parsed.generator.params).toBe(54_413_955);
-    expect(['wasm', 'tensorflow']).toContain(parsed.backend);
+    expect(['tensorflow', 'native', 'wasm']).toContain(parsed.backend);
   });
 
   it('exits non-zero on a size that does not fit, naming the layer', () => {

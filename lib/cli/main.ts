@@ -4,6 +4,7 @@ import { trainCommand, trainHelp, TrainingFailed } from './train.ts';
 import { testCommand, testHelp } from './test.ts';
 import { translateCommand, translateHelp } from './translate.ts';
 import { downloadCommand, downloadHelp } from './download.ts';
+import { evalCommand, evalHelp } from './eval.ts';
 import { UsageError } from './flags.ts';
 
 const commands: Record<string, { run: (argv: readonly string[], out: (line: string) => void) => Promise<void>; help: string }> = {
@@ -12,6 +13,7 @@ const commands: Record<string, { run: (argv: readonly string[], out: (line: stri
   test: { run: testCommand, help: testHelp },
   translate: { run: translateCommand, help: translateHelp },
   download: { run: downloadCommand, help: downloadHelp },
+  eval: { run: evalCommand, help: evalHelp },
 };
 
 const usage = `usage: pix2pix <command> [options]
@@ -20,6 +22,7 @@ commands:
   train     train pix2pix on paired images (checkpoints, losses, samples, report)
   test      run a trained generator over a split: images and an HTML page
   translate run a trained generator on an image or a folder of images
+  eval      score a trained run over a split: L1, L2, PSNR, SSIM, Lab colour, segmentation
   download  fetch and unpack a standard pix2pix dataset (facades, maps, ...)
   summary   per-layer shapes, parameters and receptive fields of G and D
 

@@ -1,0 +1,16 @@
+/** Image-quality, colour and segmentation metrics, and the evaluation of a trained run. */
+export { toMetricImage, toUnit, type ImageLike, type MetricImage } from './image.ts';
+export { l1Error, l2Error, psnr, psnrFromMse } from './pixel.ts';
+export { ssim, gaussianWindow, SSIM_DEFAULTS, type SsimOptions } from './ssim.ts';
+export { imageScores, meanScores, type ImageScores } from './scores.ts';
+export { srgbToLab, srgbToLinear, imageToLab, SRGB_TO_XYZ, D65_WHITE } from './lab.ts';
+export {
+  LAB_BINNING, LAB_CHANNELS, KL_EPSILON, emptyLabHistogram, addToLabHistogram, labHistogram, binOf, normalise, histogramIntersection, klDivergence,
+  compareLabHistograms, type Bins, type LabBinning, type LabChannel, type LabHistogram, type HistogramComparison, type LabComparison,
+} from './histogram.ts';
+export { FACADES_PALETTE, PALETTES, nearestPaletteLabels, labelsToImage, type Palette, type PaletteClass } from './palette.ts';
+export {
+  emptyConfusion, addToConfusion, confusionMatrix, segmentationScores, scoreLabels, type ConfusionMatrix, type ClassScore, type SegmentationScores,
+} from './segmentation.ts';
+export { segment, fcnScores, loadSegmenter, type Segmenter, type SegmentOptions } from './fcn-score.ts';
+export { evaluateRun, type EvaluateOptions, type EvalReport, type ImageResult, type SegmentationSummary } from './evaluate.ts';
