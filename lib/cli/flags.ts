@@ -70,3 +70,6 @@ export const decodeFlags = <A>(
   if (E.isLeft(decoded)) throw new UsageError(describe(decoded.left).replace(/--([a-zA-Z]+)/g, (_, k: string) => `--${k.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`)}`));
   return decoded.right;
 };
+
+/** `--backend`, shared by every command. */
+export const backendFlag = oneOf(['auto', 'tensorflow', 'native', 'wasm', 'cpu']);

@@ -6,7 +6,7 @@ import type { Layer } from '../core/layer.ts';
 import { formatShapeError, type Shape } from '../core/shape.ts';
 import { discriminator, generator } from '../nets/presets.ts';
 import { useBackend } from '../backend/index.ts';
-import { decodeFlags, oneOf, positiveIntFromString, UsageError } from './flags.ts';
+import { decodeFlags, oneOf, positiveIntFromString, UsageError, backendFlag } from './flags.ts';
 
 export const summaryHelp = `pix2pix summary [options]
 
@@ -17,7 +17,7 @@ export const summaryHelp = `pix2pix summary [options]
   --norm KIND           batch (default), instance, none
   --in-channels N       channels of the input image (default 3)
   --out-channels N      channels of the output image (default 3)
-  --backend NAME        auto (default), tensorflow, wasm, cpu
+  --backend NAME        auto (default), tensorflow, native, wasm, cpu
   --json                print one JSON object instead of the tables`;
 
 const Flags = t.exact(
@@ -30,7 +30,7 @@ const Flags = t.exact(
     norm: oneOf(['batch', 'instance', 'none']),
     inChannels: positiveIntFromString,
     outChannels: positiveIntFromString,
-    backend: oneOf(['auto', 'tensorflow', 'wasm', 'cpu']),
+    backend: backendFlag,
     json: t.boolean,
   }),
 );

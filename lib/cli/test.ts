@@ -9,7 +9,7 @@ import { fixedPairs, translatePairs, tripletsFor } from '../train/samples.ts';
 import { writeFileAtomic } from '../train/run-dir.ts';
 import { disposeTree } from '../core/tree.ts';
 import { loadGenerator } from './run-model.ts';
-import { decodeFlags, oneOf, positiveIntFromString, UsageError } from './flags.ts';
+import { decodeFlags, oneOf, positiveIntFromString, UsageError, backendFlag } from './flags.ts';
 
 export const testHelp = `pix2pix test --run DIR --data DIR [options]
 
@@ -20,10 +20,10 @@ export const testHelp = `pix2pix test --run DIR --data DIR [options]
   --max N          at most N pairs (default all)
   --seed N         the dropout noise (default 0)
   --mode MODE      paper (default) or eval
-  --backend NAME   auto (default), tensorflow, wasm, cpu`;
+  --backend NAME   auto (default), tensorflow, native, wasm, cpu`;
 
 const Flags = t.exact(
-  t.partial({ run: t.string, data: t.string, split: t.string, out: t.string, max: positiveIntFromString, seed: t.string, mode: oneOf(['paper', 'eval']), backend: oneOf(['auto', 'tensorflow', 'wasm', 'cpu']) }),
+  t.partial({ run: t.string, data: t.string, split: t.string, out: t.string, max: positiveIntFromString, seed: t.string, mode: oneOf(['paper', 'eval']), backend: backendFlag }),
 );
 const s = { type: 'string' } as const;
 const options = { run: s, data: s, split: s, out: s, max: s, seed: s, mode: s, backend: s } as const;

@@ -17,7 +17,7 @@ import { fixedPairs, translatePairs, writeRunReport } from '../train/samples.ts'
 import { initTrainState, disposeState, type TrainState } from '../train/state.ts';
 import { DivergedError, makeStep, type StepMetrics } from '../train/step.ts';
 import { summarize } from '../core/analysis.ts';
-import { decodeFlags, numberFromString, oneOf, positiveIntFromString, UsageError } from './flags.ts';
+import { decodeFlags, numberFromString, oneOf, positiveIntFromString, UsageError, backendFlag } from './flags.ts';
 
 export const trainHelp = `pix2pix train --data DIR --out DIR [options]
 
@@ -55,7 +55,7 @@ run
   --checkpoint-every N    steps between checkpoints (default 500)
   --sample-every N        steps between samples and report updates (default 100)
   --time-limit MINUTES    stop (with a checkpoint) after this much training time
-  --backend NAME          auto (default), tensorflow, wasm, cpu
+  --backend NAME          auto (default), tensorflow, native, wasm, cpu
   --quiet                 no progress bar`;
 
 const Flags = t.exact(
@@ -94,7 +94,7 @@ const Flags = t.exact(
     checkpointEvery: positiveIntFromString,
     sampleEvery: positiveIntFromString,
     timeLimit: numberFromString,
-    backend: oneOf(['auto', 'tensorflow', 'wasm', 'cpu']),
+    backend: backendFlag,
     quiet: t.boolean,
   }),
 );

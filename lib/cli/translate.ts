@@ -12,7 +12,7 @@ import { DataError, isImageFile, readImage, writeImage } from '../data/image.ts'
 import { listImages } from '../data/files.ts';
 import { resizeImage } from '../data/preprocess.ts';
 import { loadGenerator } from './run-model.ts';
-import { decodeFlags, oneOf, UsageError } from './flags.ts';
+import { decodeFlags, oneOf, UsageError, backendFlag } from './flags.ts';
 
 export const translateHelp = `pix2pix translate --run DIR --input FILE|DIR --output FILE|DIR [options]
 
@@ -22,7 +22,7 @@ export const translateHelp = `pix2pix translate --run DIR --input FILE|DIR --out
   --seed N         the dropout noise (default 0): the same seed gives the same output
   --mode MODE      paper (default: dropout on, the image's own statistics) or eval
   --resize         resize inputs that do not fit the network to the training size
-  --backend NAME   auto (default), tensorflow, wasm, cpu`;
+  --backend NAME   auto (default), tensorflow, native, wasm, cpu`;
 
 const Flags = t.exact(
   t.partial({
@@ -32,7 +32,7 @@ const Flags = t.exact(
     seed: t.string,
     mode: oneOf(['paper', 'eval']),
     resize: t.boolean,
-    backend: oneOf(['auto', 'tensorflow', 'wasm', 'cpu']),
+    backend: backendFlag,
   }),
 );
 const options = { run: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, seed: { type: 'string' }, mode: { type: 'string' }, resize: { type: 'boolean' }, backend: { type: 'string' } } as const;
