@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pointwise } from '../geometry/geom.ts';
 import { leaf, normal, ones, zeros, type TensorSpec, type Tensors } from '../core/leaf.ts';
+import { fusedNorm, hasFusedNorm } from '../backend/native/kernels/norm.ts';
 
 type Specs = { readonly [name: string]: TensorSpec };
 import type { Layer } from '../core/layer.ts';
@@ -61,6 +62,10 @@ export const norm = (kind: NormKind, opts: NormOptions = {}): Layer => {
           );
         return affineOut(normalise(x, axes, eps, { mean: state['mean'], variance: state['variance'] }), params);
       }
+      // The 'native' backend's fused kernels, when no running statistics are kept.
+      const keepsStats = ctx.mode === 'train' && state['mean'] !== undefined && state['variance'] !== undefined;
+      if (!keepsStats && x.rank === 4 && x.dtype === 'float32' && hasFusedNorm())
+        return fusedNorm(x, params['gamma'], params['beta'], eps, kind === 'instance');
       const stats = tf.moments(x, axes, true);
       const y = affineOut(normalise(x, axes, eps, stats), params);
       if (ctx.mode !== 'train' || !state['mean'] || !state['variance']) return y;

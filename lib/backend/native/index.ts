@@ -25,6 +25,11 @@ export const loadNative = (): { addon: NativeAddon } | { reason: string } => {
   const paths = { conv: modulePath('pix2pix_conv'), elementwise: modulePath('pix2pix_elementwise') };
   if (!existsSync(paths.conv) || !existsSync(paths.elementwise))
     return (cached = { reason: 'not built (needs g++, libopenblas-openmp-dev and libdnnl-dev at install: npm run build:native)' });
+  // OpenMP's default spin-waiting collapses when anything else wants a core
+  // (a kernel went from 3 to 30 ms under load); passive waiting costs nothing
+  // measurable on a quiet machine. Read when the runtime starts, so set it
+  // before the modules load, unless the user chose.
+  if (process.env['OMP_WAIT_POLICY'] === undefined && process.env['GOMP_SPINCOUNT'] === undefined) process.env['OMP_WAIT_POLICY'] = 'passive';
   try {
     const load = createRequire(import.meta.url);
     return (cached = { addon: { conv: load(paths.conv), elementwise: load(paths.elementwise) } as NativeAddon });

@@ -1,8 +1,214 @@
-/** Native convolution kernels for the 'native' backend (forward, input gradient, filter gradient). */
-import type * as tf from '@tensorflow/tfjs';
+/**
+ * Native convolution kernels for the 'native' backend (forward, input
+ * gradient, filter gradient): Conv2D, Conv2DBackpropInput (also the forward
+ * pass of conv2dTranspose) and Conv2DBackpropFilter, for NHWC float32 tensors
+ * with dilation 1 — every convolution of pix2pix. The tensors' Float32Arrays
+ * are handed to the native module as they are (no copies); it fills a fresh
+ * output array on all cores. Anything else (NCHW, dilation > 1, other
+ * dtypes, empty tensors) runs the cpu backend's kernel.
+ *
+ * Engines (src/conv_engines.h): im2col + OpenBLAS sgemm ('gemm', or
+ * 'gemmSplit': positions split between threads, serial sgemm per tile), or
+ * oneDNN primitives on the tensors as they are ('dnnl', nhwc/hwio), with
+ * oneDNN's blocked weights reordered every call ('dnnlWeights'), or with
+ * every layout reordered ('dnnlAny'). 'auto' picks per op and shape
+ * (choose() in src/conv.cc). Measured on the 55 distinct convolutions of a
+ * pix2pix 256x256 step (unet_256 + 70x70 PatchGAN, batch 1, 99 GFLOP over
+ * 101 calls) on 2 AVX-512 cores, sum of the calls:
+ *
+ *                 auto   gemm   dnnl   dnnlWeights   (ms, warm caches)
+ *   Conv2D         116    148    211    129
+ *   BackpropInput  141    151    148    199
+ *   BackpropFilter 121    140    165    156
+ *
+ * i.e. 250-385 GFLOP/s on the big layers; the deep layers (2x2 to 8x8
+ * positions, 4-8M-float filters) are bound by streaming their weights. With
+ * cold caches, as inside a real step, auto sums to ~440 ms.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../index.ts';
 
-export const convKernels = (addon: NativeAddon): tf.KernelConfig[] => {
-  void addon;
-  return [];
+
+/** The engines of the native module (the numbers are its API). */
+export const ConvEngine = { auto: 0, gemm: 1, gemmSplit: 2, dnnl: 3, dnnlWeights: 4, dnnlAny: 5 } as const;
+export type ConvEngineName = keyof typeof ConvEngine;
+
+type Run = (a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array, engine: number) => number;
+
+/** The conv module's functions (see src/conv.cc). */
+export interface ConvAddon {
+  conv2d: Run;
+  conv2dBackpropInput: Run;
+  conv2dBackpropFilter: Run;
+  /** oneDNN's implementation for op 0 (forward), 1 (input gradient), 2 (filter gradient); 'gemm' for the sgemm engines. */
+  impl(op: number, geometry: Int32Array, engine: number): string;
+  /**
+   * Column-buffer sizes of the sgemm engines: floats per chunk (gemm), floats
+   * per thread tile and fewest positions per tile (gemmSplit); 0 keeps a
+   * value. Returns the values before.
+   */
+  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number): [number, number, number];
+  /** Frees the scratch buffers and cached oneDNN primitives. */
+  release(): void;
+  /** OpenBLAS's core and build configuration. */
+  blas(): string;
+  threads(): number;
+}
+
+/**
+ * The engine each kernel asks for ('auto' unless changed: benchmarks and
+ * tests force one to compare them). Process-wide.
+ */
+export const convEngines: Record<'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter', ConvEngineName> = {
+  Conv2D: 'auto',
+  Conv2DBackpropInput: 'auto',
+  Conv2DBackpropFilter: 'auto',
 };
+
+/** The geometry array of the native API: [n, h, w, ci, oh, ow, co, kh, kw, sh, sw, padTop, padLeft]. */
+export const nativeGeometry = (info: tf.backend_util.Conv2DInfo): Int32Array =>
+  Int32Array.of(
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+
+type Args = Parameters<tf.KernelFunc>[0];
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+
+/** The Float32Array behind a cpu-backend tensor, or undefined when it has none. */
+const f32 = (backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | undefined => {
+  if (t.dtype !== 'float32') return undefined;
+  const values = backend.data.get(t.dataId)?.values;
+  return values instanceof Float32Array ? values : undefined;
+};
+
+/**
+ * A Float32Array for a kernel's output. The native kernels write every
+ * element, so big outputs skip the zero fill: Buffer.allocUnsafe takes memory
+ * from malloc as it is, where new Float32Array would calloc it (on fresh
+ * pages that is one page fault per 4 KiB, on recycled ones a memset).
+ * Each gets its own ArrayBuffer (Buffer's shared pool only serves < 4 KiB).
+ */
+const UNSAFE_MIN_FLOATS = 1 << 16;
+export const outputArray = (floats: number): Float32Array => {
+  if (floats < UNSAFE_MIN_FLOATS || process.env.PIX2PIX_NATIVE_ZERO_OUTPUTS === '1') return new Float32Array(floats);
+  const bytes = Buffer.allocUnsafe(floats * 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, floats);
+};
+
+const servable = (info: tf.backend_util.Conv2DInfo): boolean =>
+  info.dilationHeight === 1 &&
+  info.dilationWidth === 1 &&
+  info.batchSize > 0 &&
+  info.inHeight > 0 &&
+  info.inWidth > 0 &&
+  info.inChannels > 0 &&
+  info.outHeight > 0 &&
+  info.outWidth > 0 &&
+  info.outChannels > 0 &&
+  info.filterHeight > 0 &&
+  info.filterWidth > 0 &&
+  info.padInfo.top >= 0 &&
+  info.padInfo.left >= 0;
+
+const fallback = (kernelName: string, args: Args): tf.TensorInfo | tf.TensorInfo[] => {
+  const cpu = tf.getKernel(kernelName, 'cpu');
+  if (cpu === undefined) throw new Error(`${kernelName}: no cpu kernel to fall back to`);
+  return cpu.kernelFunc(args);
+};
+
+interface Operands {
+  readonly info: tf.backend_util.Conv2DInfo;
+  readonly a: tf.TensorInfo;
+  readonly b: tf.TensorInfo;
+  readonly outShape: number[];
+}
+
+function kernel(
+  kernelName: keyof typeof convEngines,
+  run: Run,
+  operands: (args: Args) => Operands | undefined,
+): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: 'native',
+    kernelFunc: (args) => {
+      const ops = operands(args);
+      if (ops === undefined || !servable(ops.info)) return fallback(kernelName, args);
+      const backend = args.backend as MathBackendCPU;
+      const a = f32(backend, ops.a);
+      const b = f32(backend, ops.b);
+      if (a === undefined || b === undefined) return fallback(kernelName, args);
+      const out = outputArray(ops.outShape.reduce((p, d) => p * d, 1));
+      run(a, b, out, nativeGeometry(ops.info), ConvEngine[convEngines[kernelName]]);
+      return backend.makeTensorInfo(ops.outShape, 'float32', out);
+    },
+  };
+}
+
+const nhwc = (dataFormat: string | undefined): boolean => dataFormat === undefined || dataFormat === 'NHWC';
+
+export const convKernels = (addon: NativeAddon): tf.KernelConfig[] => {
+  const conv = addon.conv as unknown as ConvAddon;
+  return [
+    kernel('Conv2D', conv.conv2d.bind(conv), ({ inputs, attrs }) => {
+      const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+      const a = attrs as unknown as tf.Conv2DAttrs;
+      if (!nhwc(a.dataFormat) || x.shape.length !== 4 || x.shape[3] !== filter.shape[2]) return undefined;
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        a.strides,
+        a.dilations,
+        a.pad as Pad,
+        a.dimRoundingMode,
+      );
+      return { info, a: x, b: filter, outShape: [info.batchSize, info.outHeight, info.outWidth, info.outChannels] };
+    }),
+    kernel('Conv2DBackpropInput', conv.conv2dBackpropInput.bind(conv), ({ inputs, attrs }) => {
+      const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+      const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+      if (!nhwc(a.dataFormat) || a.inputShape.length !== 4 || a.inputShape[3] !== filter.shape[2]) return undefined;
+      const info = tf.backend_util.computeConv2DInfo(
+        a.inputShape,
+        filter.shape as [number, number, number, number],
+        a.strides,
+        1,
+        a.pad as Pad,
+        a.dimRoundingMode,
+      );
+      if (!sameShape(dy.shape, [info.batchSize, info.outHeight, info.outWidth, info.outChannels])) return undefined;
+      return { info, a: dy, b: filter, outShape: [...a.inputShape] };
+    }),
+    kernel('Conv2DBackpropFilter', conv.conv2dBackpropFilter.bind(conv), ({ inputs, attrs }) => {
+      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+      if (!nhwc(a.dataFormat) || x.shape.length !== 4 || x.shape[3] !== a.filterShape[2]) return undefined;
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        a.filterShape,
+        a.strides,
+        1,
+        a.pad as Pad,
+        a.dimRoundingMode,
+      );
+      if (!sameShape(dy.shape, [info.batchSize, info.outHeight, info.outWidth, info.outChannels])) return undefined;
+      return { info, a: x, b: dy, outShape: [...a.filterShape] };
+    }),
+  ];
+};
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);

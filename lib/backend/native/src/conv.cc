@@ -1,8 +1,178 @@
-// The convolution module: forward, input gradient and filter gradient.
+// The convolution module: forward, input gradient and filter gradient of an
+// NHWC conv2d with an HWIO filter (tf.js's layouts), multi-threaded.
+//
+// JS API (all arrays are used in place, no copies):
+//   conv2d(x, w, y, geom, engine)                  y  = conv(x, w)
+//   conv2dBackpropInput(dy, w, dx, geom, engine)   dx = conv^T(dy, w)
+//   conv2dBackpropFilter(x, dy, dw, geom, engine)  dw = x (*) dy
+// geom: Int32Array [n, h, w, ci, oh, ow, co, kh, kw, sh, sw, padTop, padLeft]
+// of the forward convolution; engine: a ConvEngine (0 = auto). Each returns
+// the engine that ran. Also: impl(op, geom, engine) -> oneDNN's
+// implementation name, tune(chunk, tile, tileMin) -> the previous values,
+// release(), blas().
+#include <cblas.h>
+#include <omp.h>
+
+#include <cstring>
+#include <string>
+
 #include "common.h"
+#include "conv_engines.h"
+
+namespace {
+
+bool get_geom(napi_env env, napi_value v, ConvGeom* g) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok) return false;
+  if (type != napi_int32_array || length != 13) return false;
+  const int32_t* d = static_cast<const int32_t*>(data);
+  *g = {d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12]};
+  const bool positive = g->n > 0 && g->h > 0 && g->w > 0 && g->ci > 0 && g->oh > 0 && g->ow > 0 && g->co > 0 &&
+                        g->kh > 0 && g->kw > 0 && g->sh > 0 && g->sw > 0;
+  return positive && g->pt >= 0 && g->pl >= 0;
+}
+
+int64_t x_size(const ConvGeom& g) { return g.n * g.h * g.w * g.ci; }
+int64_t y_size(const ConvGeom& g) { return g.n * g.oh * g.ow * g.co; }
+int64_t w_size(const ConvGeom& g) { return g.kh * g.kw * g.ci * g.co; }
+
+// The engine auto picks, from per-layer measurements of the pix2pix 256x256
+// step (unet_256 + 70x70 PatchGAN) on 2 AVX-512 cores, with warm and with
+// cold caches (numbers in kernels/conv.ts). P is the number of output
+// positions. oneDNN's weight reorder (ENGINE_DNNL_WEIGHTS) costs ~ K*co per
+// call and pays off from ~1000 positions; below ~256 positions the layers
+// are bound by streaming the weights, where oneDNN's plain-layout kernels
+// are best. Differences under ~15% are within this machine's noise.
+ConvEngine choose(ConvOp op, const ConvGeom& g) {
+  const int64_t P = conv_positions(g);
+  if (g.co == 1) return ENGINE_GEMM;                      // direct loops
+  if (2 * P * conv_kc(g) * g.co < (1 << 21)) return ENGINE_GEMM;  // tiny: mostly serial, no primitive to create
+  switch (op) {
+    case OP_FORWARD:
+      if (P < 256) return ENGINE_DNNL;
+      return P < 900 ? ENGINE_GEMM : ENGINE_DNNL_WEIGHTS;
+    case OP_BACKWARD_INPUT:
+      if (P <= 4) return ENGINE_DNNL;
+      // Blocked layouts pad channels to 16: not for 1-3 channel images.
+      if (P >= 1024 && g.ci >= 4 && g.ci <= 128) return ENGINE_DNNL_WEIGHTS;
+      return ENGINE_GEMM;
+    case OP_BACKWARD_FILTER:
+    default:
+      return P <= 1024 ? ENGINE_DNNL : ENGINE_GEMM_SPLIT;
+  }
+}
+
+int run(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, const float* b, float* out) {
+  if (engine == ENGINE_AUTO) engine = choose(op, g);
+  if (engine >= ENGINE_DNNL) {
+    if (dnnl_run(op, engine, g, a, b, out)) return engine;
+    engine = ENGINE_GEMM;
+  }
+  const bool split = engine == ENGINE_GEMM_SPLIT;
+  if (op == OP_FORWARD) gemm_forward(g, a, b, out, split);
+  else if (op == OP_BACKWARD_INPUT) gemm_backward_input(g, a, b, out);
+  else gemm_backward_filter(g, a, b, out, split);
+  return op == OP_BACKWARD_INPUT ? ENGINE_GEMM : engine;
+}
+
+napi_value call(napi_env env, napi_callback_info info, ConvOp op) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  F32 a, b, out;
+  ConvGeom g;
+  int64_t engine = 0;
+  if (argc < 4 || !get_f32(env, argv[0], &a) || !get_f32(env, argv[1], &b) || !get_f32(env, argv[2], &out) ||
+      !get_geom(env, argv[3], &g) || (argc > 4 && !get_i64(env, argv[4], &engine)) || engine < 0 ||
+      engine > ENGINE_DNNL_ANY) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv: expected (Float32Array, Float32Array, Float32Array, Int32Array(13) geometry, engine 0-5)");
+    return nullptr;
+  }
+  const int64_t sizes[3][3] = {{x_size(g), w_size(g), y_size(g)},
+                               {y_size(g), w_size(g), x_size(g)},
+                               {x_size(g), y_size(g), w_size(g)}};
+  const int64_t* want = sizes[op];
+  if (int64_t(a.length) != want[0] || int64_t(b.length) != want[1] || int64_t(out.length) != want[2]) {
+    napi_throw_range_error(env, nullptr, "pix2pix_conv: array sizes do not match the geometry");
+    return nullptr;
+  }
+  if (out.length * sizeof(float) >= (size_t(4) << 20)) advise_huge_pages(out.data, out.length * sizeof(float));
+  const int used = run(op, static_cast<ConvEngine>(engine), g, a.data, b.data, out.data);
+  napi_value r;
+  NAPI_CALL(env, napi_create_int32(env, used, &r));
+  return r;
+}
+
+napi_value conv2d(napi_env env, napi_callback_info info) { return call(env, info, OP_FORWARD); }
+napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) { return call(env, info, OP_BACKWARD_INPUT); }
+napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) { return call(env, info, OP_BACKWARD_FILTER); }
+
+napi_value impl(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int64_t op = 0, engine = 0;
+  ConvGeom g;
+  if (argc < 3 || !get_i64(env, argv[0], &op) || op < 0 || op > 2 || !get_geom(env, argv[1], &g) ||
+      !get_i64(env, argv[2], &engine) || engine < 0 || engine > ENGINE_DNNL_ANY) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv.impl: expected (op 0-2, Int32Array(13) geometry, engine 0-5)");
+    return nullptr;
+  }
+  ConvEngine e = static_cast<ConvEngine>(engine);
+  if (e == ENGINE_AUTO) e = choose(static_cast<ConvOp>(op), g);
+  std::string s = e >= ENGINE_DNNL ? "dnnl:" + dnnl_impl(static_cast<ConvOp>(op), e, g)
+                                   : (e == ENGINE_GEMM_SPLIT ? "gemm-split" : "gemm");
+  napi_value r;
+  NAPI_CALL(env, napi_create_string_utf8(env, s.c_str(), s.size(), &r));
+  return r;
+}
+
+napi_value tune(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int64_t v[3] = {0, 0, 0};
+  for (size_t i = 0; i < argc && i < 3; i++) get_i64(env, argv[i], &v[i]);
+  int64_t previous[3];
+  gemm_tune(v[0], v[1], v[2], previous);
+  napi_value r;
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &r));
+  for (uint32_t i = 0; i < 3; i++) {
+    napi_value e;
+    NAPI_CALL(env, napi_create_int64(env, previous[i], &e));
+    NAPI_CALL(env, napi_set_element(env, r, i, e));
+  }
+  return r;
+}
+
+napi_value release(napi_env env, napi_callback_info) {
+  gemm_release();
+  dnnl_release();
+  return undefined_value(env);
+}
+
+napi_value blas(napi_env env, napi_callback_info) {
+  std::string s = std::string(openblas_get_corename()) + " | " + openblas_get_config();
+  napi_value r;
+  NAPI_CALL(env, napi_create_string_utf8(env, s.c_str(), s.size(), &r));
+  return r;
+}
+
+}  // namespace
 
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "threads", threads);
+  export_function(env, exports, "conv2d", conv2d);
+  export_function(env, exports, "conv2dBackpropInput", conv2d_backprop_input);
+  export_function(env, exports, "conv2dBackpropFilter", conv2d_backprop_filter);
+  export_function(env, exports, "impl", impl);
+  export_function(env, exports, "tune", tune);
+  export_function(env, exports, "release", release);
+  export_function(env, exports, "blas", blas);
   return exports;
 }
 

@@ -1,0 +1,56 @@
+// The convolution engines behind the conv module (conv.cc): im2col + OpenBLAS
+// sgemm (conv_gemm.cc) and oneDNN primitives (conv_dnnl.cc).
+//
+// Layouts are tf.js's: activations NHWC, filters [kh, kw, inC, outC] (HWIO).
+// Every function gets the geometry of the *forward* convolution x -> y
+// (dilation 1): the input gradient has x's shape, the filter gradient the
+// filter's. Paddings are the top/left ones; bottom/right follow from oh/ow.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+struct ConvGeom {
+  int64_t n, h, w, ci;   // input x
+  int64_t oh, ow, co;    // output y
+  int64_t kh, kw;        // filter
+  int64_t sh, sw;        // strides
+  int64_t pt, pl;        // top and left padding
+};
+
+enum ConvOp { OP_FORWARD = 0, OP_BACKWARD_INPUT = 1, OP_BACKWARD_FILTER = 2 };
+
+// Engines (the numbers are the JS API's).
+enum ConvEngine {
+  ENGINE_AUTO = 0,
+  ENGINE_GEMM = 1,          // im2col/col2im in chunks over all threads, one threaded sgemm per chunk
+  ENGINE_GEMM_SPLIT = 2,    // positions split between threads, each with cache-sized tiles and serial sgemm
+  ENGINE_DNNL = 3,          // oneDNN on the tensors as they are (nhwc, hwio)
+  ENGINE_DNNL_WEIGHTS = 4,  // oneDNN choosing its weights layout (weights reordered every call)
+  ENGINE_DNNL_ANY = 5,      // oneDNN choosing every layout (everything reordered every call)
+};
+
+// Asks for transparent huge pages on the 2 MiB-aligned part of [p, p+bytes)
+// (with THP in 'madvise' mode, fresh big arrays otherwise take one page
+// fault per 4 KiB on first write). No-op for small ranges.
+void advise_huge_pages(void* p, size_t bytes);
+
+inline int64_t conv_kc(const ConvGeom& g) { return g.kh * g.kw * g.ci; }
+inline int64_t conv_positions(const ConvGeom& g) { return g.n * g.oh * g.ow; }
+
+// im2col + sgemm: always succeeds. split selects ENGINE_GEMM_SPLIT.
+void gemm_forward(const ConvGeom& g, const float* x, const float* w, float* y, bool split);
+void gemm_backward_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void gemm_backward_filter(const ConvGeom& g, const float* x, const float* dy, float* dw, bool split);
+// Tunables (floats): the column buffer of one chunk (ENGINE_GEMM) and of one
+// thread's tile (ENGINE_GEMM_SPLIT), and the fewest positions of a tile.
+// 0 leaves a value as it is. previous receives the values before.
+void gemm_tune(int64_t chunk_floats, int64_t tile_floats, int64_t tile_min_positions, int64_t previous[3]);
+void gemm_release();
+
+// oneDNN: false when oneDNN cannot do this geometry (or would only run its
+// slow reference implementation); nothing is written then.
+bool dnnl_run(ConvOp op, ConvEngine variant, const ConvGeom& g, const float* a, const float* b, float* out);
+// The implementation oneDNN picks ("" when none / unusable).
+std::string dnnl_impl(ConvOp op, ConvEngine variant, const ConvGeom& g);
+void dnnl_release();

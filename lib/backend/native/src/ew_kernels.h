@@ -1,0 +1,77 @@
+// The element-wise module's loops, free of N-API: binary maps with
+// broadcasting, unary maps, reductions, strided copies and the fused Adam.
+//
+// Arithmetic: float32 in, float32 out, each op rounded once, as tf.js's cpu
+// backend does. Its kernels compute in double and round the result to
+// float32; for +, -, *, /, sqrt that equals the float32 operation exactly
+// (double has more than 2*24+2 bits), so those run in float here. Everything
+// else (tanh, exp, sigmoid, the LeakyRelu product with a double alpha,
+// squared difference) runs in double and rounds at the end, as stock does.
+// Contraction into FMA would round twice less: it is off (see the pragma in
+// each .cc file) and the build must not use -ffast-math.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace ew {
+
+// Binary ops (codes shared with kernels/elementwise.ts).
+enum BinaryOp : int {
+  kAdd = 0, kSub, kMul, kDiv, kSquaredDifference, kMaximum, kMinimum,
+  // Comparisons write bool (uint8 0/1).
+  kGreater = 100, kGreaterEqual, kLess, kLessEqual, kEqual, kNotEqual,
+};
+
+// Unary ops (codes shared with kernels/elementwise.ts).
+enum UnaryOp : int {
+  kSqrt = 0, kRsqrt, kSquare, kNeg, kAbs, kExp, kLog, kLog1p, kRelu, kLeakyRelu,
+  kTanh, kSigmoid, kStep, kReciprocal, kRelu6,
+};
+
+// Up to three collapsed dimensions; strides in elements (0 = broadcast).
+struct Dims3 {
+  int64_t n[3];
+  int64_t sa[3];
+  int64_t sb[3];
+};
+
+// out[i0,i1,i2] = op(a[...], b[...]); false when `op` is unknown.
+bool binary_f32(int op, float* out, const float* a, const float* b, const Dims3& d);
+bool compare_f32(int op, uint8_t* out, const float* a, const float* b, const Dims3& d);
+bool unary_f32(int op, float* out, const float* x, int64_t n, double alpha);
+// Activation gradients, as tf.js's gradient functions compute them:
+// op 0 (Relu): dy * step(x);  op 1 (LeakyRelu): x > 0 ? dy : dy * alpha.
+bool activation_grad_f32(int op, float* out, const float* dy, const float* x, int64_t n, float alpha);
+// out[i] = cond[i] ? t[i] : e[i] (cond is tf.js's bool: 1 is true).
+void select_f32(float* out, const uint8_t* cond, const float* t, const float* e, int64_t n);
+
+// x viewed as [A, R, B]; out[a, b] = sum over r, in double (op 0), or the
+// sum of float32 x/R (op 1: tf.js's Mean divides first, then sums).
+void reduce_f32(int op, float* out, const float* x, int64_t A, int64_t R, int64_t B);
+
+// rows x width block: dst[r*dstStride + c] = src[r*srcStride + c].
+void copy2d_f32(float* dst, int64_t dstStride, const float* src, int64_t srcStride, int64_t rows, int64_t width);
+
+// Adam (PyTorch's arithmetic, float32 constants, one rounding per op as the
+// tf-ops path in lib/optim/adam.ts):
+//   m' = b1*m + c1*g;  v' = b2*v + c2*(g*g)
+//   p' = p - (m' / (sqrt(v')/sb2 + eps)) * step
+struct AdamConsts {
+  float b1, c1, b2, c2, sb2, eps, step;
+};
+void adam_f32(const AdamConsts& k, const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut,
+              float* vOut, int64_t n);
+
+// Batch / instance norm over x viewed as [A, R, C]: statistics per (a, c)
+// over R (A = 1: batch norm over N*H*W; A = N: instance norm over H*W).
+// Forward: mean, invstd = 1/sqrt(biased var + eps) (both [A, C]), and
+// y = (x - mean) * invstd * gamma + beta (gamma, beta: [C] or null).
+void norm_forward(const float* x, float* y, float* mean, float* invstd, const float* gamma, const float* beta, int64_t A, int64_t R,
+                  int64_t C, float eps);
+// Backward: dx (the full gradient, through the statistics, which it
+// recomputes from x), and dgamma = sum(dy * xhat), dbeta = sum(dy) over A
+// and R where those are given.
+void norm_backward(const float* dy, const float* x, const float* gamma, float* dx, float* dgamma, float* dbeta, int64_t A, int64_t R,
+                   int64_t C, float eps);
+
+}  // namespace ew

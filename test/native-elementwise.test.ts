@@ -1,0 +1,483 @@
+// The native accelerator's element-wise, reduction, copy and Adam kernels
+// (lib/backend/native/kernels/elementwise.ts) against the stock kernels of
+// tf.js's cpu backend, called directly on the same tensors; then gradients
+// through tf ops, the fused Adam against the tf-ops Adam, memory, and three
+// pix2pix training steps on 'native' against 'cpu'. Skipped where the native
+// module is not built.
+import * as tf from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import * as E from 'fp-ts/lib/Either.js';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '../lib/backend/index.ts';
+import { loadNative } from '../lib/backend/native/index.ts';
+import {
+  ADAM_KERNEL,
+  collapseBroadcast,
+  collapseReduction,
+  type ElementwiseAddon,
+} from '../lib/backend/native/kernels/elementwise.ts';
+import { fusedNorm, hasFusedNorm, NORM_GRAD_KERNEL, NORM_KERNEL } from '../lib/backend/native/kernels/norm.ts';
+import { flatten, makeKey, norm, patchDiscriminator, unet } from '../lib/index.ts';
+import { cgan, l1, plus } from '../lib/losses/objective.ts';
+import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
+import { disposeReplaced, disposeState, initTrainState, type TrainState } from '../lib/train/state.ts';
+import { makeStep } from '../lib/train/step.ts';
+
+const native = loadNative();
+
+type Values = Float32Array | Int32Array | Uint8Array;
+
+/** Deterministic values in [-2, 2), with zeros, -0 and (if asked) NaN and infinities mixed in. */
+function values(seed: number, n: number, special = false): Float32Array {
+  let s = seed | 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const u = (s >>> 0) / 4294967296;
+    out[i] = u * 4 - 2;
+    if (special && (s & 63) === 0) out[i] = [0, -0, NaN, Infinity, -Infinity, 1][(s >>> 6) % 6]!;
+  }
+  return out;
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Identical values (0 and -0 differ; NaN equals NaN), or within `ulps`; the first difference, or undefined. */
+function firstDiff(got: ArrayLike<number>, want: ArrayLike<number>, ulps = 0): string | undefined {
+  if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    if (Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w))) continue;
+    if (ulps > 0 && Number.isFinite(w) && Math.abs(g - w) <= ulps * 1.2e-7 * Math.abs(w)) continue;
+    return `at ${i}: ${g} != ${w}`;
+  }
+  return undefined;
+}
+
+describe.skipIf('reason' in native)('native element-wise kernels', () => {
+  const ew = ('addon' in native ? native.addon.elementwise : undefined) as unknown as ElementwiseAddon;
+  let initialBackend = 'cpu';
+  let backend: MathBackendCPU;
+
+  beforeAll(async () => {
+    initialBackend = tf.getBackend() ?? 'cpu';
+    await useBackend('native', { quiet: true });
+    backend = tf.backend() as MathBackendCPU;
+  });
+  afterAll(async () => {
+    await tf.setBackend(initialBackend);
+  });
+
+  /**
+   * Runs kernel `name` of 'native' and of 'cpu' on the same native-backend
+   * tensors; returns both outputs' shapes, dtypes and values (copied) and
+   * disposes them.
+   */
+  function both(name: string, inputs: tf.NamedTensorMap | tf.Tensor[], attrs: tf.NamedAttrMap = {}) {
+    const run = (k: tf.KernelFunc) => {
+      const out = k({ inputs: inputs as unknown as tf.NamedTensorInfoMap, backend, attrs });
+      const outs = Array.isArray(out) ? out : [out];
+      const read = outs.map((o) => ({ shape: o.shape, dtype: o.dtype, values: (backend.data.get(o.dataId)!.values as Values).slice() }));
+      for (const o of outs) backend.disposeData(o.dataId);
+      return read;
+    };
+    return { got: run(tf.getKernel(name, 'native')!.kernelFunc), want: run(tf.getKernel(name, 'cpu')!.kernelFunc) };
+  }
+
+  function expectSame(name: string, inputs: tf.NamedTensorMap | tf.Tensor[], attrs: tf.NamedAttrMap = {}, ulps = 0) {
+    const { got, want } = both(name, inputs, attrs);
+    expect(got.length).toBe(want.length);
+    got.forEach((g, i) => {
+      const w = want[i]!;
+      expect(g.shape, `${name} output ${i} shape`).toEqual(w.shape);
+      expect(g.dtype, `${name} output ${i} dtype`).toBe(w.dtype);
+      expect(firstDiff(g.values, w.values, ulps), `${name} ${JSON.stringify(attrs)}`).toBeUndefined();
+    });
+  }
+
+  // Shapes: an output shape and two operand shapes that broadcast to it.
+  const dim = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 6 }) }, { weight: 1, arbitrary: fc.constant(1) });
+  const broadcastCase = fc
+    .record({
+      out: fc.array(dim, { minLength: 0, maxLength: 4 }),
+      aKeep: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      bKeep: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      aDrop: fc.integer({ min: 0, max: 4 }),
+      bDrop: fc.integer({ min: 0, max: 4 }),
+      seed: fc.integer({ min: 1, max: 2 ** 30 }),
+    })
+    .map(({ out, aKeep, bKeep, aDrop, bDrop, seed }) => {
+      const shape = (keep: boolean[], drop: number) => out.map((d, i) => (keep[i] ? d : 1)).slice(Math.min(drop, out.length));
+      return { a: shape(aKeep, aDrop), b: shape(bKeep, bDrop), seed };
+    });
+  // The broadcasts of the training step, at sizes that take the threaded paths.
+  const stepShapes: [number[], number[]][] = [
+    [[2, 40, 40, 32], [32]],
+    [[2, 40, 40, 32], [1, 1, 1, 32]],
+    [[1, 1, 1, 32], [2, 40, 40, 32]],
+    [[2, 40, 40, 32], []],
+    [[], [2, 40, 40, 32]],
+    [[2, 40, 40, 32], [2, 40, 40, 32]],
+    [[1, 1, 1, 1], [1, 64, 64, 3]],
+    [[1, 128, 128, 3], [3]],
+    [[2, 40, 40, 1], [2, 40, 40, 32]],
+    [[4, 4, 512, 64], []],
+  ];
+
+  const BINARY = ['Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum'];
+  const COMPARE = ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual'];
+
+  it('binary maps and comparisons with broadcasting == the cpu kernels, bit for bit', () => {
+    const check = (aShape: number[], bShape: number[], seed: number) => {
+      const a = tf.tensor(values(seed, size(aShape), true), aShape);
+      const b = tf.tensor(values(seed + 7, size(bShape), true), bShape);
+      for (const k of [...BINARY, ...COMPARE]) expectSame(k, { a, b });
+      tf.dispose([a, b]);
+    };
+    fc.assert(fc.property(broadcastCase, ({ a, b, seed }) => check(a, b, seed)), { numRuns: 60 });
+    stepShapes.forEach(([a, b], i) => check(a, b, i + 1));
+  });
+
+  it('unary maps and activations == the cpu kernels (transcendentals within an ulp)', () => {
+    const exact = ['Sqrt', 'Rsqrt', 'Square', 'Neg', 'Abs', 'Relu', 'Relu6', 'Reciprocal'];
+    const libm = ['Exp', 'Log', 'Log1p', 'Tanh', 'Sigmoid'];
+    for (const [shape, seed] of [[[3, 5, 7], 1], [[2, 40, 40, 32], 2], [[1], 3], [[], 4]] as [number[], number][]) {
+      const x = tf.tensor(values(seed, size(shape), true), shape);
+      for (const k of exact) expectSame(k, { x });
+      for (const k of libm) expectSame(k, { x }, {}, 1);
+      for (const alpha of [0.2, 0, 0.01]) expectSame('LeakyRelu', { x }, { alpha });
+      for (const alpha of [0, 0.3]) expectSame('Step', { x }, { alpha });
+      x.dispose();
+    }
+  });
+
+  it('Relu and LeakyRelu gradients (fused on native) == the cpu backend, bit for bit', async () => {
+    const grads = async (name: string) => {
+      await tf.setBackend(name);
+      const x = tf.tensor(values(3, 2 * 40 * 40 * 16, true), [2, 40, 40, 16]);
+      const dy = tf.tensor(values(4, 2 * 40 * 40 * 16, true), [2, 40, 40, 16]);
+      const out = [0.2, 0].map((alpha) => tf.grad((v: tf.Tensor) => tf.leakyRelu(v, alpha))(x, dy));
+      out.push(tf.grad((v: tf.Tensor) => tf.relu(v))(x, dy));
+      const vals = out.map((t) => t.dataSync().slice());
+      tf.dispose([...out, x, dy]);
+      return vals;
+    };
+    const want = await grads('cpu');
+    const got = await grads('native');
+    await tf.setBackend('native');
+    want.forEach((w, i) => expect(firstDiff(got[i]!, w), `gradient ${i}`).toBeUndefined());
+    // The fused kernels are what ran.
+    const x = tf.tensor([-1, 2], [2]);
+    const seen: string[] = [];
+    const info = await tf.profile(() => tf.grad((v: tf.Tensor) => tf.leakyRelu(tf.relu(v), 0.1))(x));
+    info.kernels.forEach((k) => seen.push(k.name));
+    tf.dispose(info.result as tf.Tensor);
+    expect(seen).toEqual(expect.arrayContaining(['Pix2pixLeakyReluGrad', 'Pix2pixReluGrad']));
+    expect(seen).not.toContain('Select');
+    x.dispose();
+  });
+
+  it('Select == the cpu kernel', () => {
+    for (const [shape, seed] of [[[3, 4, 5], 1], [[2, 40, 40, 32], 2]] as [number[], number][]) {
+      const condition = tf.greater(tf.tensor(values(seed, size(shape)), shape), 0);
+      const t = tf.tensor(values(seed + 1, size(shape)), shape);
+      const e = tf.tensor(values(seed + 2, size(shape)), shape);
+      expectSame('Select', { condition, t, e });
+      tf.dispose([condition, t, e]);
+    }
+  });
+
+  it('Sum and Mean over any axes == the cpu kernels (to float32 rounding)', () => {
+    const reduceCase = fc.record({
+      shape: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }),
+      axes: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      keepDims: fc.boolean(),
+      seed: fc.integer({ min: 1, max: 2 ** 30 }),
+    });
+    const check = (shape: number[], axis: number[], keepDims: boolean, seed: number) => {
+      const xv = values(seed, size(shape));
+      const x = tf.tensor(xv, shape);
+      // Tolerance: a few float32 ulps of the sum of magnitudes being reduced.
+      const absMean = xv.reduce((s, v) => s + Math.abs(v), 0) / Math.max(1, xv.length);
+      for (const k of ['Sum', 'Mean']) {
+        const { got, want } = both(k, { x }, { axis, keepDims });
+        expect(got[0]!.shape).toEqual(want[0]!.shape);
+        expect(got[0]!.dtype).toBe(want[0]!.dtype);
+        const reduced = size(shape) / Math.max(1, want[0]!.values.length);
+        const scale = absMean * (k === 'Sum' ? reduced : 1);
+        for (let i = 0; i < want[0]!.values.length; i++)
+          expect(Math.abs(got[0]!.values[i]! - want[0]!.values[i]!), `${k} ${shape} ${axis}`).toBeLessThanOrEqual(4e-7 * scale + 1e-30);
+      }
+      x.dispose();
+    };
+    fc.assert(
+      fc.property(reduceCase, ({ shape, axes, keepDims, seed }) =>
+        check(shape, shape.map((_, i) => i).filter((i) => axes[i]), keepDims, seed),
+      ),
+      { numRuns: 60 },
+    );
+    // The step's: per channel (batch norm, bias gradients), whole tensors (losses), large enough to thread.
+    check([2, 40, 40, 32], [0, 1, 2], true, 1);
+    check([1, 40, 40, 32], [1, 2], false, 2);
+    check([1, 64, 64, 3], [0, 1, 2, 3], false, 3);
+    check([300000], [0], false, 4);
+    check([64, 2000], [1], false, 5);
+    check([3, 20000, 5], [1], true, 6);
+    check([2, 3, 4, 5], [0, 2], false, 7); // not adjacent: the cpu kernel's
+  });
+
+  it('Concat and SplitV along any axis == the cpu kernels', () => {
+    const copyCase = fc.record({
+      shape: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+      axis: fc.integer({ min: 0, max: 3 }),
+      parts: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
+      seed: fc.integer({ min: 1, max: 2 ** 30 }),
+    });
+    const check = (shape: number[], axis: number, parts: number[], seed: number) => {
+      const shapes = parts.map((p) => shape.map((d, i) => (i === axis ? p : d)));
+      const xs = shapes.map((s, i) => tf.tensor(values(seed + i, size(s)), s));
+      expectSame('Concat', xs, { axis });
+      const whole = tf.tensor(values(seed, size(shapes[0]!.map((d, i) => (i === axis ? parts.reduce((a, b) => a + b) : d)))), shapes[0]!.map((d, i) => (i === axis ? parts.reduce((a, b) => a + b) : d)));
+      expectSame('SplitV', { x: whole }, { numOrSizeSplits: parts, axis });
+      tf.dispose([...xs, whole]);
+    };
+    fc.assert(fc.property(copyCase, ({ shape, axis, parts, seed }) => check(shape, Math.min(axis, shape.length - 1), parts, seed)), { numRuns: 60 });
+    check([1, 64, 64, 32], 3, [32, 32], 1); // the U-Net skip
+    check([1, 128, 128, 3], 3, [3, 3], 2); // cgan's (x, y) pair
+  });
+
+  it('other dtypes fall back to the cpu kernels and keep their dtypes', () => {
+    const i = tf.tensor([1, -2, 3, 4], [2, 2], 'int32');
+    const j = tf.tensor([2, 2, -1, 0], [2, 2], 'int32');
+    for (const k of ['Add', 'Sub', 'Multiply', 'Maximum', 'Greater']) expectSame(k, { a: i, b: j });
+    for (const k of ['Neg', 'Abs', 'Square', 'Relu']) expectSame(k, { x: i });
+    expectSame('Sum', { x: i }, { axis: [0], keepDims: false });
+    expectSame('Concat', [i, j], { axis: 1 });
+    expectSame('SplitV', { x: i }, { numOrSizeSplits: [1, 1], axis: 0 });
+    expect(tf.add(i, j).dtype).toBe('int32');
+    expect(tf.greater(tf.ones([3]), tf.zeros([3])).dtype).toBe('bool');
+    tf.dispose([i, j]);
+  });
+
+  it('shape helpers: broadcasts collapse to at most three strided dimensions', () => {
+    expect(collapseBroadcast([2, 3, 4], [2, 3, 4], [2, 3, 4])).toEqual([1, 1, 24, 0, 0, 1, 0, 0, 1]);
+    expect(collapseBroadcast([2, 3, 4], [2, 3, 4], [])).toEqual([1, 1, 24, 0, 0, 1, 0, 0, 0]);
+    expect(collapseBroadcast([1, 5, 5, 8], [1, 5, 5, 8], [1, 1, 1, 8])).toEqual([1, 25, 8, 0, 8, 1, 0, 0, 1]);
+    expect(collapseBroadcast([2, 3, 4, 5], [2, 1, 4, 1], [1, 3, 1, 5])).toBeNull();
+    expect(collapseReduction([1, 8, 8, 16], [0, 1, 2])).toEqual([1, 64, 16]);
+    expect(collapseReduction([2, 8, 8, 16], [1, 2])).toEqual([2, 64, 16]);
+    expect(collapseReduction([2, 3, 4], [0, 2])).toBeNull();
+    expect(collapseReduction([2, 1, 4], [0, 2])).toEqual([1, 8, 1]);
+  });
+
+  it('the native module checks its arguments', () => {
+    const f = new Float32Array(8);
+    expect(() => ew.binary(0, new Float32Array(8), f, f, 1, 1, 9, 0, 0, 1, 0, 0, 1)).toThrow(RangeError);
+    expect(() => ew.binary(0, new Float32Array(9), f, f, 1, 1, 9, 0, 0, 1, 0, 0, 1)).toThrow(RangeError);
+    expect(() => ew.binary(0, new Uint8Array(8) as never, f, f, 1, 1, 8, 0, 0, 1, 0, 0, 1)).toThrow(TypeError);
+    expect(() => ew.binary(50, new Float32Array(8), f, f, 1, 1, 8, 0, 0, 1, 0, 0, 1)).toThrow(RangeError);
+    expect(() => ew.unary(0, new Float32Array(7), f, 0)).toThrow(RangeError);
+    expect(() => ew.reduce(0, new Float32Array(2), f, 2, 2, 1)).toThrow(RangeError);
+    expect(() => ew.copy2d(new Float32Array(4), 0, 4, f, 6, 4, 2, 4)).toThrow(RangeError);
+    expect(() => ew.adam(f, f, f, f, f, f, new Float32Array(7), 0, 0, 0, 0, 0, 0, 0)).toThrow(RangeError);
+  });
+
+  it('gradients through the ops (batch norm, activations, skip concat, losses) match the cpu backend', async () => {
+    const run = async (name: string) => {
+      await tf.setBackend(name);
+      const x = tf.tensor4d(values(1, 2 * 12 * 12 * 8), [2, 12, 12, 8]);
+      const gamma = tf.tensor1d(values(2, 8));
+      const beta = tf.tensor1d(values(3, 8));
+      const f = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+        const { mean, variance } = tf.moments(x, [0, 1, 2], true);
+        const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), gamma), beta);
+        const [a, b] = tf.split(tf.concat([tf.leakyRelu(y, 0.2), tf.relu(x)], 3), [5, 11], 3);
+        const t = tf.tanh(tf.sigmoid(b!));
+        return tf.add(tf.mean(tf.abs(tf.sub(a!, 0.5))), tf.add(tf.mean(tf.square(t)), tf.mean(tf.log1p(tf.exp(tf.neg(tf.abs(a!)))))));
+      };
+      const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta]);
+      const out = [value, ...grads].map((t) => t.dataSync().slice());
+      tf.dispose([value, ...grads, x, gamma, beta]);
+      return out;
+    };
+    const want = await run('cpu');
+    const got = await run('native');
+    for (let i = 0; i < want.length; i++) {
+      const scale = Math.max(...Array.from(want[i]!, Math.abs));
+      expect(scale).toBeGreaterThan(1e-4);
+      for (let j = 0; j < want[i]!.length; j++) expect(Math.abs(got[i]![j]! - want[i]![j]!)).toBeLessThanOrEqual(1e-5 * scale);
+    }
+    await tf.setBackend('native');
+  });
+
+  it('fused batch / instance norm: values and gradients == the tf-ops norm on cpu (within 1e-5)', async () => {
+    const cases: [number[], boolean, boolean][] = [
+      [[2, 5, 7, 3], false, true],
+      [[2, 5, 7, 3], true, true],
+      [[3, 4, 4, 6], true, false],
+      [[1, 1, 1, 4], false, true], // one value per channel: variance 0
+      [[1, 48, 48, 32], false, true], // threaded
+      [[2, 40, 40, 16], true, true],
+    ];
+    for (const [shape, perExample, affine] of cases) {
+      const c = shape[3]!;
+      const run = async (name: string) => {
+        await tf.setBackend(name);
+        expect(hasFusedNorm()).toBe(name === 'native');
+        const x = tf.tensor4d(values(1, size(shape)), shape as [number, number, number, number]);
+        const gamma = tf.tensor1d(values(2, c));
+        const beta = tf.tensor1d(values(3, c));
+        const dy = tf.tensor4d(values(4, size(shape)), shape as [number, number, number, number]);
+        const axes = perExample ? [1, 2] : [0, 1, 2];
+        const f = (x: tf.Tensor, g?: tf.Tensor, b?: tf.Tensor) => {
+          if (name === 'native') return fusedNorm(x as tf.Tensor4D, g, b, 1e-5, perExample);
+          const { mean, variance } = tf.moments(x, axes, true);
+          const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5)));
+          return g && b ? tf.add(tf.mul(y, g), b) : y;
+        };
+        const ins = affine ? [x, gamma, beta] : [x];
+        const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(xs[0]!, xs[1], xs[2]), dy)))(ins);
+        const y = f(x, affine ? gamma : undefined, affine ? beta : undefined);
+        const out = [y, value, ...grads].map((t) => t.dataSync().slice());
+        tf.dispose([y, value, ...grads, x, gamma, beta, dy]);
+        return out;
+      };
+      const want = await run('cpu');
+      const got = await run('native');
+      want.forEach((w, i) => {
+        const scale = Math.max(1e-3, ...Array.from(w, Math.abs));
+        let worst = 0;
+        for (let j = 0; j < w.length; j++) worst = Math.max(worst, Math.abs(got[i]![j]! - w[j]!));
+        expect(worst / scale, `${shape} perExample ${perExample} affine ${affine} output ${i}`).toBeLessThan(1e-5);
+      });
+    }
+    await tf.setBackend('native');
+  });
+
+  it("the norm layer takes the fused path on 'native' (no leaks) and tf ops when it keeps running statistics", () => {
+    const x = tf.tensor4d(values(9, 2 * 6 * 6 * 4), [2, 6, 6, 4]);
+    const count = (f: () => void) => {
+      const names: string[] = [];
+      const k = tf.getKernel(NORM_KERNEL, 'native')!;
+      tf.unregisterKernel(NORM_KERNEL, 'native');
+      tf.registerKernel({ ...k, kernelFunc: (a) => (names.push(NORM_KERNEL), k.kernelFunc(a)) });
+      try {
+        f();
+      } finally {
+        tf.unregisterKernel(NORM_KERNEL, 'native');
+        tf.registerKernel(k);
+      }
+      return names.length;
+    };
+    for (const [kind, track, fused] of [['batch', false, 1], ['instance', false, 1], ['batch', true, 0]] as const) {
+      const layer = norm(kind, { trackRunningStats: track });
+      const made = layer.init(makeKey(0), [6, 6, 4]);
+      const before = { tensors: tf.memory().numTensors, data: backend.numDataIds() };
+      const calls = count(() =>
+        tf.tidy(() => {
+          const { grads } = tf.valueAndGrads((v: tf.Tensor) => tf.sum(tf.square(layer.apply(made.params, made.state, v as tf.Tensor4D, { mode: 'train', key: makeKey(1) })[0] as tf.Tensor)))([x]);
+          return grads;
+        }).forEach((g) => g.dispose()),
+      );
+      expect(calls, `${kind} trackRunningStats ${track}`).toBe(fused);
+      expect(tf.memory().numTensors).toBe(before.tensors);
+      expect(backend.numDataIds()).toBe(before.data);
+      tf.dispose([...(Object.values(made.params) as tf.Tensor[]), ...(Object.values(made.state) as tf.Tensor[])]);
+    }
+    expect(tf.getKernel(NORM_GRAD_KERNEL, 'cpu')).toBeUndefined();
+    x.dispose();
+  });
+
+  it('the fused Adam == the tf-ops Adam bit for bit over several steps; pure; no leaks', async () => {
+    expect(tf.getKernel(ADAM_KERNEL, 'native')).toBeDefined();
+    expect(tf.getKernel(ADAM_KERNEL, 'cpu')).toBeUndefined();
+    const shapes = [[4, 4, 3, 5000], [7], [3, 3]];
+    const run = async (name: string) => {
+      await tf.setBackend(name);
+      let params: tf.Tensor[] = shapes.map((s, i) => tf.tensor(values(10 + i, size(s)), s));
+      let state = adamInit(params);
+      const first = params.map((p) => p.dataSync().slice());
+      const config = { ...adamDefaults, lr: 3e-3, beta2: 0.99 };
+      for (let step = 0; step < 4; step++) {
+        const grads = shapes.map((s, i) => tf.tensor(values(100 * step + i + 1, size(s), false), s));
+        const before = tf.memory().numTensors;
+        const [p, s] = adamUpdate(config, grads, state, params, step === 2 ? 1e-3 : config.lr);
+        expect(tf.memory().numTensors).toBe(before + 3 * params.length);
+        // Pure: the old parameters and moments are intact.
+        if (step === 0) params.forEach((t, i) => expect(firstDiff(t.dataSync(), first[i]!)).toBeUndefined());
+        tf.dispose([...grads, ...params, ...(state.m as tf.Tensor[]), ...(state.v as tf.Tensor[])]);
+        params = p as tf.Tensor[];
+        state = s;
+      }
+      const out = [...params, ...(state.m as tf.Tensor[]), ...(state.v as tf.Tensor[])].map((t) => t.dataSync().slice());
+      tf.dispose([...params, ...(state.m as tf.Tensor[]), ...(state.v as tf.Tensor[])]);
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    const want = await run('cpu');
+    const got = await run('native');
+    expect(tf.memory().numTensors).toBe(before);
+    want.forEach((w, i) => expect(firstDiff(got[i]!, w), `tensor ${i}`).toBeUndefined());
+  });
+
+  it('repeated calls keep the tensor and data counts flat', () => {
+    const x = tf.tensor4d(values(5, 2 * 20 * 20 * 16), [2, 20, 20, 16]);
+    const c = tf.tensor1d(values(6, 16));
+    const round = () =>
+      tf.tidy(() => {
+        const { mean, variance } = tf.moments(x, [0, 1, 2], true);
+        const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5)));
+        const [a, b] = tf.split(tf.concat([y, tf.mul(x, c)], 3), 2, 3);
+        return [tf.sum(tf.where(tf.greater(a!, 0), a!, tf.leakyRelu(b!, 0.2))), tf.mean(tf.squaredDifference(a!, b!))];
+      });
+    tf.dispose(round());
+    const start = { tensors: tf.memory().numTensors, data: backend.numDataIds() };
+    for (let i = 0; i < 10; i++) tf.dispose(round());
+    expect(tf.memory().numTensors).toBe(start.tensors);
+    expect(backend.numDataIds()).toBe(start.data);
+    tf.dispose([x, c]);
+  });
+
+  it('three pix2pix training steps on native == on cpu (losses and weights within 1e-4)', async () => {
+    const spec = {
+      generator: unet({ depth: 4, ngf: 8 }),
+      discriminator: patchDiscriminator(16, { ndf: 8 }),
+      objective: plus(l1(100), cgan()),
+      inputShape: [16, 16, 3] as const,
+      outChannels: 3,
+    };
+    const train = async (name: string) => {
+      await tf.setBackend(name);
+      const init = initTrainState(spec, makeKey(3));
+      if (E.isLeft(init)) throw new Error(init.left.message);
+      let s: TrainState = init.right;
+      const step = makeStep(spec);
+      const x = tf.tensor4d(values(31, 16 * 16 * 3), [1, 16, 16, 3]);
+      const y = tf.tanh(tf.mul(x, -0.7)) as tf.Tensor4D;
+      const losses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const [n, m] = step(s, { x, y });
+        losses.push(m.dReal!, m.dFake!, m.gGan!, m.gL1, m.gL2);
+        disposeReplaced(s, n);
+        s = n;
+      }
+      const weights = [...flatten(s.g.params), ...flatten(s.d.params)].map(([, t]) => t.dataSync().slice());
+      disposeState(s);
+      tf.dispose([x, y]);
+      return { losses, weights };
+    };
+    const want = await train('cpu');
+    const got = await train('native');
+    await tf.setBackend('native');
+    want.losses.forEach((w, i) => expect(Math.abs(got.losses[i]! - w), `loss ${i}`).toBeLessThanOrEqual(1e-4 * Math.abs(w) + 1e-6));
+    want.weights.forEach((w, i) => {
+      const scale = Math.max(...Array.from(w, Math.abs));
+      let worst = 0;
+      for (let j = 0; j < w.length; j++) worst = Math.max(worst, Math.abs(got.weights[i]![j]! - w[j]!));
+      expect(worst / scale, `weight ${i}`).toBeLessThanOrEqual(1e-4);
+    });
+  });
+});
