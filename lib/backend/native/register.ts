@@ -22,7 +22,8 @@ export const registerNativeBackend = (addon: NativeAddon): void => {
   tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), -1);
   for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: NATIVE_BACKEND });
   for (const k of [...convKernels(addon), ...elementwiseKernels(addon)]) {
-    tf.unregisterKernel(k.kernelName, NATIVE_BACKEND);
+    // Replace the cpu copy where there is one; new kernels (the fused ones) are simply added.
+    if (tf.getKernel(k.kernelName, NATIVE_BACKEND)) tf.unregisterKernel(k.kernelName, NATIVE_BACKEND);
     tf.registerKernel({ ...k, backendName: NATIVE_BACKEND });
   }
 };

@@ -306,16 +306,5 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
   configs.push(...normKernels(ew, values, outputArray), ...activationKernels(ew, values, outputArray));
   installActivationGradients();
 
-  // register.ts unregisters each kernel before registering ours, which
-  // throws for a kernel tf.js has never heard of: give it one to replace.
-  for (const { kernelName } of configs)
-    if (!tf.getKernel(kernelName, 'native'))
-      tf.registerKernel({
-        kernelName,
-        backendName: 'native',
-        kernelFunc: () => {
-          throw new Error(`${kernelName}: the native backend is not registered`);
-        },
-      });
   return configs;
 };
