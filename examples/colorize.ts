@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { cgan, l1, patchDiscriminator, plus, toChannels, floatToBytes, bytesToFloat, unet, type FloatImage } from '../lib/index.ts';
-import { asImage, exampleArgs, fmt, heldOut, markdownTable, release, score, startBackend, train, translate, writeGrid, writeResults, type DataSetup } from './lib/experiment.ts';
+import { exampleArgs, fmt, heldOut, markdownTable, report, runVariants, startBackend, type DataSetup } from './lib/experiment.ts';
 import { deriveFromPhotos } from './lib/derive.ts';
 
 const args = exampleArgs('colorize');
@@ -24,22 +24,8 @@ const variants = [
   { name: 'L1+cGAN', objective: plus(l1(100), cgan()) },
 ].map((v) => ({ ...v, generator: unet(net), discriminator: patchDiscriminator(70, { ndf: net.ngf }) }));
 const pairs = await heldOut(data);
-const rows: string[][] = [];
-const outputs: FloatImage[][] = [];
-const results: Record<string, unknown> = {};
-for (const v of variants) {
-  console.log(`${v.name}: training ${run.steps} steps on ${backend.name}`);
-  const t = await train(data, v, run);
-  const out = translate(t, pairs);
-  const s = score(out, pairs);
-  rows.push([v.name, fmt(s.l1), fmt(s.ssim), ...(['L', 'a', 'b'] as const).flatMap((c) => [fmt(s.lab?.[c].intersection), fmt(s.lab?.[c].kl)])]);
-  results[v.name] = s;
-  outputs.push(out);
-  release(t);
-}
+const results = await runVariants(data, variants, run, pairs, backend.name);
+const rows = results.map(({ name, scores: s }) => [name, fmt(s.l1), fmt(s.ssim), ...(['L', 'a', 'b'] as const).flatMap((c) => [fmt(s.lab?.[c].intersection), fmt(s.lab?.[c].kl)])]);
 const table = markdownTable(['objective', 'L1', 'SSIM', 'L ∩', 'L KL', 'a ∩', 'a KL', 'b ∩', 'b KL'], rows);
-console.log(`\n${table}\n(∩: histogram intersection with the real photos' Lab marginals, higher is closer; KL(real || generated), lower is closer)`);
-const grid = join(args.out, 'grid.png');
-await writeGrid(grid, pairs.slice(0, 6).map((p, i) => [asImage(p, 'x'), ...outputs.map((o) => o[i]!), asImage(p, 'y')]));
-await writeResults(args.out, 'results', `${table}\n\nColumns of ${grid}: grayscale input, ${variants.map((v) => v.name).join(', ')}, target.`, { size: data.size, steps: run.steps, backend: backend.name, results });
-console.log(`grid: ${grid}`);
+console.log("(∩: histogram intersection with the real photos' Lab marginals, higher is closer; KL(real || generated), lower is closer)");
+await report(args.out, table, pairs, results, { size: data.size, steps: run.steps, backend: backend.name });

@@ -7,9 +7,8 @@
  *
  *   npx tsx examples/photo2labels.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
-import { join } from 'node:path';
-import { cgan, FACADES_PALETTE, l1, nearestPaletteLabels, patchDiscriminator, plus, scoreLabels, unet, type FloatImage } from '../lib/index.ts';
-import { asImage, exampleArgs, facades, fmt, heldOut, markdownTable, release, startBackend, train, translate, writeGrid, writeResults } from './lib/experiment.ts';
+import { cgan, FACADES_PALETTE, l1, nearestPaletteLabels, patchDiscriminator, plus, scoreLabels, unet } from '../lib/index.ts';
+import { asImage, exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend } from './lib/experiment.ts';
 
 const args = exampleArgs('photo2labels');
 const backend = await startBackend(args);
@@ -23,25 +22,13 @@ const variants = [
 ].map((v) => ({ ...v, generator: unet(net), discriminator: patchDiscriminator(70, { ndf: net.ngf }) }));
 const pairs = await heldOut(data);
 const truth = pairs.map((p) => nearestPaletteLabels(asImage(p, 'y'), FACADES_PALETTE));
-const rows: string[][] = [];
-const outputs: FloatImage[][] = [];
-const results: Record<string, unknown> = {};
-for (const v of variants) {
-  console.log(`${v.name}: training ${run.steps} steps on ${backend.name}`);
-  const t = await train(data, v, run);
-  const out = translate(t, pairs);
-  // Score the whole held-out set at once: one confusion matrix over all pixels.
-  const predicted = out.map((o) => nearestPaletteLabels(o, FACADES_PALETTE));
-  const concat = (xs: Uint8Array[]) => Uint8Array.from(xs.flatMap((x) => Array.from(x)));
-  const s = scoreLabels(concat(predicted), concat(truth), FACADES_PALETTE);
-  rows.push([v.name, fmt(s.pixelAccuracy), fmt(s.meanClassAccuracy), fmt(s.meanIoU)]);
-  results[v.name] = { pixelAccuracy: s.pixelAccuracy, meanClassAccuracy: s.meanClassAccuracy, meanIoU: s.meanIoU };
-  outputs.push(out);
-  release(t);
-}
+const results = await runVariants(data, variants, run, pairs, backend.name);
+// Score the whole held-out set at once: one confusion matrix over all pixels.
+const concat = (xs: readonly Uint8Array[]) => Uint8Array.from(xs.flatMap((x) => Array.from(x)));
+const segmentation = results.map((r) => scoreLabels(concat(r.outputs.map((o) => nearestPaletteLabels(o, FACADES_PALETTE))), concat(truth), FACADES_PALETTE));
+const rows = results.map((r, i) => [r.name, fmt(segmentation[i]!.pixelAccuracy), fmt(segmentation[i]!.meanClassAccuracy), fmt(segmentation[i]!.meanIoU)]);
 const table = markdownTable(['objective', 'per-pixel acc.', 'per-class acc.', 'class IOU'], rows);
-console.log(`\n${table}`);
-const grid = join(args.out, 'grid.png');
-await writeGrid(grid, pairs.slice(0, 6).map((p, i) => [asImage(p, 'x'), ...outputs.map((o) => o[i]!), asImage(p, 'y')]));
-await writeResults(args.out, 'results', `${table}\n\nColumns of ${grid}: photo, ${variants.map((v) => v.name).join(', ')}, true labels.`, { size: data.size, steps: run.steps, backend: backend.name, results });
-console.log(`grid: ${grid}`);
+await report(args.out, table, pairs, results, {
+  size: data.size, steps: run.steps, backend: backend.name,
+  segmentation: Object.fromEntries(results.map((r, i) => [r.name, { pixelAccuracy: segmentation[i]!.pixelAccuracy, meanClassAccuracy: segmentation[i]!.meanClassAccuracy, meanIoU: segmentation[i]!.meanIoU }])),
+});

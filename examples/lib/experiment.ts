@@ -13,6 +13,8 @@ import sharp from 'sharp';
 import {
   batches,
   compareLabHistograms,
+  FACADES_PALETTE,
+  fcnScores,
   disposeState,
   disposeTree,
   fit,
@@ -37,6 +39,7 @@ import {
   type Layout,
   type Objective,
   type Pair,
+  type Segmenter,
   type StepMetrics,
   type Tree,
 } from '../../lib/index.ts';
@@ -233,3 +236,53 @@ export const writeResults = async (dir: string, name: string, markdown: string, 
   await writeFile(join(dir, `${name}.json`), JSON.stringify(json, null, 2) + '\n');
 };
 
+
+export interface FcnSummary {
+  readonly pixelAccuracy: number;
+  readonly meanClassAccuracy: number;
+  readonly meanIoU: number;
+}
+
+/** FCN-style scores: the segmenter on each generated photo against the label map it came from. */
+export const fcnOf = (seg: Segmenter, photos: readonly FloatImage[], pairs: readonly Pair[]): FcnSummary => {
+  const s = fcnScores(seg, photos.map((photo, i) => ({ photo, labels: asImage(pairs[i]!, 'x') })), FACADES_PALETTE);
+  return { pixelAccuracy: s.pixelAccuracy, meanClassAccuracy: s.meanClassAccuracy, meanIoU: s.meanIoU };
+};
+
+export interface VariantResult {
+  readonly name: string;
+  readonly scores: Scores;
+  readonly fcn?: FcnSummary;
+  readonly seconds: number;
+  readonly outputs: readonly FloatImage[];
+}
+
+/** Train each variant in turn, run it over the held-out pairs and score it (FCN-style too, given a segmenter). */
+export const runVariants = async (
+  d: DataSetup,
+  variants: readonly Variant[],
+  o: RunOptions,
+  pairs: readonly Pair[],
+  backendName: string,
+  segmenter?: Segmenter,
+): Promise<VariantResult[]> => {
+  const results: VariantResult[] = [];
+  for (const v of variants) {
+    console.log(`${v.name}: training ${o.steps} steps at ${d.size}x${d.size} on ${backendName}`);
+    const t = await train(d, v, o);
+    const outputs = translate(t, pairs);
+    release(t);
+    results.push({ name: v.name, scores: score(outputs, pairs), ...(segmenter ? { fcn: fcnOf(segmenter, outputs, pairs) } : {}), seconds: t.seconds, outputs });
+  }
+  return results;
+};
+
+/** Write the grid (input, each variant, target for the first `rows` pairs) and the table as results.md / results.json. */
+export const report = async (out: string, table: string, pairs: readonly Pair[], results: readonly VariantResult[], extra: object, rows = 6): Promise<void> => {
+  console.log(`\n${table}`);
+  const grid = join(out, 'grid.png');
+  await writeGrid(grid, pairs.slice(0, rows).map((p, i) => [asImage(p, 'x'), ...results.map((r) => r.outputs[i]!), asImage(p, 'y')]));
+  const json = { ...extra, heldOut: pairs.length, results: Object.fromEntries(results.map(({ name, scores, fcn, seconds }) => [name, { scores, fcn, seconds }])) };
+  await writeResults(out, 'results', `${table}\n\nColumns of ${grid}: input, ${results.map((r) => r.name).join(', ')}, target.`, json);
+  console.log(`grid: ${grid}; results: ${join(out, 'results.md')}`);
+};
