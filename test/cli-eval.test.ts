@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../lib/cli/main.ts';
+import { runCli } from './helpers/run-cli.ts';
 import { disposeTree, FACADES_PALETTE, fcnScores, loadSegmenter, makeKey, nearestPaletteLabels, openDataset, preprocessPair, type Pair } from '../lib/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pix2pix-eval-'));
@@ -12,18 +12,7 @@ const labelsToPhoto = join(tmp, 'btoa'); // facades BtoA: labels -> photo
 const photoToLabels = join(tmp, 'atob'); // facades AtoB: photo -> labels (a segmenter)
 const data = 'test/fixtures/facades';
 
-const run = async (...argv: string[]) => {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...m: unknown[]) => void errors.push(m.join(' '));
-  try {
-    const status = await main(argv, (l) => lines.push(l));
-    return { status, out: lines.join('\n'), err: errors.join('\n') };
-  } finally {
-    console.error = original;
-  }
-};
+const run = runCli;
 
 const train = (direction: string, out: string) =>
   run('train', '--data', data, '--direction', direction, '--size', '32', '--load-size', '36', '--generator', 'unet32', '--ngf', '8', '--ndf', '8', '--discriminator', 'patch16', '--steps', '5', '--out', out, '--backend', 'cpu', '--quiet');

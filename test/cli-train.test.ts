@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../lib/cli/main.ts';
+import { runCli } from './helpers/run-cli.ts';
 import { writeImage } from '../lib/data/image.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pix2pix-cli-'));
@@ -14,18 +14,7 @@ afterAll(() => {
 
 const small = ['--data', 'test/fixtures/facades', '--direction', 'BtoA', '--size', '32', '--load-size', '36', '--generator', 'unet32', '--ngf', '8', '--ndf', '8', '--discriminator', 'patch16', '--backend', 'cpu', '--quiet'];
 
-const run = async (...argv: string[]) => {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...m: unknown[]) => void errors.push(m.join(' '));
-  try {
-    const status = await main(argv, (l) => lines.push(l));
-    return { status, out: lines.join('\n'), err: errors.join('\n') };
-  } finally {
-    console.error = original;
-  }
-};
+const run = runCli;
 
 describe('train, resume, translate', () => {
   it('40 steps in one go == 20 steps, then --resume to 40: identical weights and identical translations', async () => {
