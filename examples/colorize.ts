@@ -7,8 +7,8 @@
  *   npx tsx examples/colorize.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
 import { join } from 'node:path';
-import { cgan, l1, patchDiscriminator, plus, toChannels, floatToBytes, bytesToFloat, unet, type FloatImage } from '../lib/index.ts';
-import { exampleArgs, fmt, heldOut, markdownTable, report, runVariants, startBackend, type DataSetup } from './lib/experiment.ts';
+import { toChannels, floatToBytes, bytesToFloat, type FloatImage } from '../lib/index.ts';
+import { exampleArgs, fmt, heldOut, markdownTable, report, runVariants, startBackend, type DataSetup, l1VersusCgan } from './lib/experiment.ts';
 import { deriveFromPhotos } from './lib/derive.ts';
 
 const args = exampleArgs('colorize');
@@ -19,10 +19,7 @@ const data: DataSetup = { root, direction: 'AtoB', inChannels: 1, train: [0, -40
 const run = { steps: args.steps ?? (args.full ? 200 * 360 : 1500), seed: 0, batch: 1 };
 const net = { depth: Math.log2(data.size), ngf: args.full ? 64 : 32, inChannels: 1 };
 
-const variants = [
-  { name: 'L1', objective: l1(100) },
-  { name: 'L1+cGAN', objective: plus(l1(100), cgan()) },
-].map((v) => ({ ...v, generator: unet(net), discriminator: patchDiscriminator(70, { ndf: net.ngf }) }));
+const variants = l1VersusCgan(net);
 const pairs = await heldOut(data);
 const results = await runVariants(data, variants, run, pairs, backend.name);
 const rows = results.map(({ name, scores: s }) => [name, fmt(s.l1), fmt(s.ssim), ...(['L', 'a', 'b'] as const).flatMap((c) => [fmt(s.lab?.[c].intersection), fmt(s.lab?.[c].kl)])]);

@@ -6,8 +6,8 @@
  *   npx tsx examples/edges2photo.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
 import { join } from 'node:path';
-import { cannyEdges, cgan, l1, patchDiscriminator, plus, unet } from '../lib/index.ts';
-import { exampleArgs, fmt, heldOut, markdownTable, report, runVariants, startBackend, type DataSetup } from './lib/experiment.ts';
+import { cannyEdges } from '../lib/index.ts';
+import { exampleArgs, fmt, heldOut, markdownTable, report, runVariants, startBackend, type DataSetup, l1VersusCgan } from './lib/experiment.ts';
 import { deriveFromPhotos } from './lib/derive.ts';
 
 const args = exampleArgs('edges2photo');
@@ -17,10 +17,7 @@ const data: DataSetup = { root, direction: 'AtoB', train: [0, -40], heldOut: [-4
 const run = { steps: args.steps ?? (args.full ? 200 * 360 : 1500), seed: 0, batch: 1 };
 const net = { depth: Math.log2(data.size), ngf: args.full ? 64 : 32 };
 
-const variants = [
-  { name: 'L1', objective: l1(100) },
-  { name: 'L1+cGAN', objective: plus(l1(100), cgan()) },
-].map((v) => ({ ...v, generator: unet(net), discriminator: patchDiscriminator(70, { ndf: net.ngf }) }));
+const variants = l1VersusCgan(net);
 const pairs = await heldOut(data);
 const results = await runVariants(data, variants, run, pairs, backend.name);
 const rows = results.map(({ name, scores: s }) => [name, fmt(s.l1), fmt(s.ssim), fmt(s.psnr, 2), fmt(s.lab?.L.intersection), fmt(s.lab?.a.intersection), fmt(s.lab?.b.intersection)]);

@@ -7,8 +7,8 @@
  *
  *   npx tsx examples/photo2labels.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
-import { cgan, FACADES_PALETTE, l1, nearestPaletteLabels, patchDiscriminator, plus, scoreLabels, unet } from '../lib/index.ts';
-import { asImage, exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend } from './lib/experiment.ts';
+import { FACADES_PALETTE, nearestPaletteLabels, scoreLabels } from '../lib/index.ts';
+import { asImage, exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend, l1VersusCgan } from './lib/experiment.ts';
 
 const args = exampleArgs('photo2labels');
 const backend = await startBackend(args);
@@ -16,10 +16,7 @@ const data = facades(args.data, args.full, 'AtoB');
 const run = { steps: args.steps ?? (args.full ? 200 * 360 : 1500), seed: 0, batch: 1 };
 const net = { depth: Math.log2(data.size), ngf: args.full ? 64 : 32 };
 
-const variants = [
-  { name: 'L1', objective: l1(100) },
-  { name: 'L1+cGAN', objective: plus(l1(100), cgan()) },
-].map((v) => ({ ...v, generator: unet(net), discriminator: patchDiscriminator(70, { ndf: net.ngf }) }));
+const variants = l1VersusCgan(net);
 const pairs = await heldOut(data);
 const truth = pairs.map((p) => nearestPaletteLabels(asImage(p, 'y'), FACADES_PALETTE));
 const results = await runVariants(data, variants, run, pairs, backend.name);

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import {
   batches,
+  cgan,
   compareLabHistograms,
   FACADES_PALETTE,
   fcnScores,
@@ -23,12 +24,16 @@ import {
   imageScores,
   initTrainState,
   labHistogram,
+  l1,
   linearDecay,
   makeKey,
   makeStep,
   meanScores,
   openDataset,
+  patchDiscriminator,
+  plus,
   preprocessPair,
+  unet,
   useBackend,
   type Dataset,
   type Direction,
@@ -42,6 +47,7 @@ import {
   type Segmenter,
   type StepMetrics,
   type Tree,
+  type UnetOptions,
 } from '../../lib/index.ts';
 
 export interface DataSetup {
@@ -286,3 +292,10 @@ export const report = async (out: string, table: string, pairs: readonly Pair[],
   await writeResults(out, 'results', `${table}\n\nColumns of ${grid}: input, ${results.map((r) => r.name).join(', ')}, target.`, json);
   console.log(`grid: ${grid}; results: ${join(out, 'results.md')}`);
 };
+
+/** The comparison three examples make: the same U-Net and 70x70 D, trained with L1 alone and with L1+cGAN. */
+export const l1VersusCgan = (net: UnetOptions & { ngf: number }): Variant[] =>
+  [
+    { name: 'L1', objective: l1(100) },
+    { name: 'L1+cGAN', objective: plus(l1(100), cgan()) },
+  ].map((v) => ({ ...v, generator: unet(net), discriminator: patchDiscriminator(70, { ndf: net.ngf }) }));
