@@ -149,7 +149,7 @@ export const train = async (d: DataSetup, v: Variant, o: RunOptions, log = (line
   const losses: StepMetrics[] = [];
   const started = performance.now();
   const every = Math.max(1, Math.floor(o.steps / 5));
-  const end = await fit(init.right, stream, makeStep(spec), {
+  const end = await fit(init.right, stream, makeStep(spec, { donate: true }), {
     maxSteps: o.steps,
     onStep: (s, m) => {
       losses.push(m);

@@ -312,7 +312,7 @@ export const trainCommand = async (argv: readonly string[], out: (line: string) 
   let outOfTime = false;
   const shouldStop = () => interrupted || (outOfTime = performance.now() > deadline);
   try {
-    state = await fit(state, stream, makeStep(spec), { onStep, shouldStop, maxSteps: totalSteps });
+    state = await fit(state, stream, makeStep(spec, { donate: true }), { onStep, shouldStop, maxSteps: totalSteps });
   } catch (e) {
     bar.stop();
     await appendLosses(f.out, pending.splice(0));

@@ -8,6 +8,12 @@
  * On a backend with the fused kernel (the 'native' backend's 'Pix2pixAdam')
  * each parameter takes one kernel call instead of thirteen, with the same
  * float32 arithmetic op for op (so the same bits); elsewhere, tf ops.
+ *
+ * `donate` (as JAX's donate_argnums): the caller gives up `params` and
+ * `state`, so the fused kernel may write the new values over the old ones
+ * instead of allocating a second copy of every parameter and moment (690 MB
+ * at 256x256). Afterwards the old tensors must only be disposed. Backends
+ * without the kernel ignore it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../backend/native/kernels/elementwise.ts';
@@ -44,6 +50,7 @@ export const adamUpdate = (
   state: AdamState,
   params: Tree,
   lr = config.lr,
+  donate = false,
 ): [Tree, AdamState] => {
   const { beta1, beta2, eps } = config;
   const count = state.count + 1;
@@ -54,7 +61,7 @@ export const adamUpdate = (
   const vs = leaves(state.v);
   if (grads.length !== ps.length) throw new Error(`adam: ${grads.length} gradients for ${ps.length} parameters`);
   const fused = tf.getKernel(ADAM_KERNEL, tf.getBackend()) !== undefined;
-  const attrs: AdamKernelAttrs = { lr, beta1, beta2, eps, count };
+  const attrs: AdamKernelAttrs = { lr, beta1, beta2, eps, count, inPlace: donate };
   const fusable = (ts: tf.Tensor[]) => fused && ts.every((t) => t.dtype === 'float32' && t.size === ts[0]!.size);
   // One tidy per tensor: the intermediates of a 57M-parameter update would
   // otherwise all live until the caller's scope ends.

@@ -34,7 +34,7 @@ if (config.kind === 'train') {
   const init = initTrainState(spec, makeKey(0));
   if (init._tag === 'Left') throw new Error(init.left.message);
   let state = init.right;
-  const step = makeStep(spec);
+  const step = makeStep(spec, { donate: true });
   const x = tf.randomUniform([batch, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
   const y = tf.randomUniform([batch, size, size, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
   result = time(

@@ -28,6 +28,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../index.ts';
+import { nativePool } from '../pool.ts';
 
 
 /** The engines of the native module (the numbers are its API). */
@@ -94,20 +95,6 @@ const f32 = (backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | undefine
   return values instanceof Float32Array ? values : undefined;
 };
 
-/**
- * A Float32Array for a kernel's output. The native kernels write every
- * element, so big outputs skip the zero fill: Buffer.allocUnsafe takes memory
- * from malloc as it is, where new Float32Array would calloc it (on fresh
- * pages that is one page fault per 4 KiB, on recycled ones a memset).
- * Each gets its own ArrayBuffer (Buffer's shared pool only serves < 4 KiB).
- */
-const UNSAFE_MIN_FLOATS = 1 << 16;
-export const outputArray = (floats: number): Float32Array => {
-  if (floats < UNSAFE_MIN_FLOATS || process.env.PIX2PIX_NATIVE_ZERO_OUTPUTS === '1') return new Float32Array(floats);
-  const bytes = Buffer.allocUnsafe(floats * 4);
-  return new Float32Array(bytes.buffer, bytes.byteOffset, floats);
-};
-
 const servable = (info: tf.backend_util.Conv2DInfo): boolean =>
   info.dilationHeight === 1 &&
   info.dilationWidth === 1 &&
@@ -151,7 +138,7 @@ function kernel(
       const a = f32(backend, ops.a);
       const b = f32(backend, ops.b);
       if (a === undefined || b === undefined) return fallback(kernelName, args);
-      const out = outputArray(ops.outShape.reduce((p, d) => p * d, 1));
+      const out = nativePool.take(ops.outShape.reduce((p, d) => p * d, 1));
       run(a, b, out, nativeGeometry(ops.info), ConvEngine[convEngines[kernelName]]);
       return backend.makeTensorInfo(ops.outShape, 'float32', out);
     },

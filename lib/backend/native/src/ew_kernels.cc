@@ -375,8 +375,9 @@ void copy2d_f32(float* dst, int64_t dstStride, const float* src, int64_t srcStri
   for (int64_t r = 0; r < rows; ++r) std::memcpy(dst + r * dstStride, src + r * srcStride, static_cast<size_t>(width) * sizeof(float));
 }
 
-void adam_f32(const AdamConsts& k, const float* __restrict p, const float* __restrict g, const float* __restrict m,
-              const float* __restrict v, float* __restrict pOut, float* __restrict mOut, float* __restrict vOut, int64_t n) {
+// No __restrict: the outputs may be the inputs (in place).
+void adam_f32(const AdamConsts& k, const float* p, const float* __restrict g, const float* m, const float* v, float* pOut,
+              float* mOut, float* vOut, int64_t n) {
   const float b1 = k.b1, c1 = k.c1, b2 = k.b2, c2 = k.c2, sb2 = k.sb2, eps = k.eps, step = k.step;
   const int64_t tasks = (n + kBlock - 1) / kBlock;
   const bool par = n >= kParMin && team() > 1;
@@ -384,7 +385,8 @@ void adam_f32(const AdamConsts& k, const float* __restrict p, const float* __res
   // stores skip reading their cache lines first (28 bytes a parameter of
   // memory traffic instead of 40). They need 16-byte aligned outputs, which
   // malloc'd arrays are.
-  const bool stream = ((reinterpret_cast<uintptr_t>(pOut) | reinterpret_cast<uintptr_t>(mOut) | reinterpret_cast<uintptr_t>(vOut)) & 15) == 0;
+  // In place the lines were just read into cache: plain stores then.
+  const bool stream = pOut != p && ((reinterpret_cast<uintptr_t>(pOut) | reinterpret_cast<uintptr_t>(mOut) | reinterpret_cast<uintptr_t>(vOut)) & 15) == 0;
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t s = t * kBlock, e = std::min(n, s + kBlock);
@@ -413,13 +415,13 @@ void adam_f32(const AdamConsts& k, const float* __restrict p, const float* __res
     }
 #endif
     for (; i < e; ++i) {
-      const float gi = g[i];
+      const float gi = g[i], pi = p[i];
       const float mi = m[i] * b1 + gi * c1;
       const float vi = v[i] * b2 + (gi * gi) * c2;
       const float denom = std::sqrt(vi) / sb2 + eps;
       mOut[i] = mi;
       vOut[i] = vi;
-      pOut[i] = p[i] - (mi / denom) * step;
+      pOut[i] = pi - (mi / denom) * step;
     }
 #if defined(__SSE__)
     if (stream) _mm_sfence();  // this thread's streaming stores, before the team's barrier

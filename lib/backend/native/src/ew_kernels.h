@@ -56,6 +56,8 @@ void copy2d_f32(float* dst, int64_t dstStride, const float* src, int64_t srcStri
 // tf-ops path in lib/optim/adam.ts):
 //   m' = b1*m + c1*g;  v' = b2*v + c2*(g*g)
 //   p' = p - (m' / (sqrt(v')/sb2 + eps)) * step
+// In place when pOut/mOut/vOut are p/m/v themselves (a donated state): each
+// element is read before it is written.
 struct AdamConsts {
   float b1, c1, b2, c2, sb2, eps, step;
 };
