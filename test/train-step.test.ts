@@ -4,13 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { flatten, leaves, makeKey, patchDiscriminator, unet } from '../lib/index.ts';
+import { flatten, leaves, makeKey, patchDiscriminator, unet, withLeaves } from '../lib/index.ts';
+import { foldIn } from '../lib/core/key.ts';
 import { ganLoss } from '../lib/losses/gan.ts';
 import { cgan, gan, l1, parseObjective, plus, showObjective, discriminatorChannels, type Objective } from '../lib/losses/objective.ts';
 import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
 import { linearDecay } from '../lib/optim/schedule.ts';
 import { fit, FitError } from '../lib/train/fit.ts';
-import { disposeState, initTrainState, stateTensors, type Batch, type TrainState } from '../lib/train/state.ts';
+import { disposeReplaced, disposeState, initTrainState, stateTensors, type Batch, type TrainState } from '../lib/train/state.ts';
 import { DivergedError, makeStep } from '../lib/train/step.ts';
 import { useBackend } from '../lib/backend/index.ts';
 
@@ -108,6 +109,40 @@ async function* repeat(n: number, poison?: number): AsyncGenerator<Batch> {
 const weights = (s: TrainState) => flatten(s.g.params).map(([p, t]) => [p, Array.from(t.dataSync())] as const);
 
 describe('the training step and the fold', () => {
+  it("is the reference's two updates: D on the detached fake, then G against the updated D", () => {
+    const s = init();
+    const { x, y } = pair();
+    const [next] = makeStep(spec())(s, { x, y });
+    // The same step written out the textbook way, with two G forwards.
+    const want = tf.tidy(() => {
+      const key = foldIn(s.key, s.step);
+      const gCtx = { mode: 'train' as const, key: foldIn(key, 'G') };
+      const dCtx = { mode: 'train' as const, key: foldIn(key, 'D') };
+      const { generator: G, discriminator: D } = spec();
+      const fake = G.apply(s.g.params, s.g.state, x, gCtx)[0];
+      const dGrads = tf.grads((...ps: tf.Tensor[]) => {
+        const p = withLeaves(s.d.params, ps);
+        const real = D.apply(p, s.d.state, tf.concat([x, y], 3), dCtx)[0];
+        const faked = D.apply(p, s.d.state, tf.concat([x, fake], 3), dCtx)[0];
+        return tf.stack([ganLoss('vanilla', real, true), ganLoss('vanilla', faked, false)]);
+      })(leaves(s.d.params), tf.tensor1d([0.5, 0.5]));
+      const [dParams] = adamUpdate(adamDefaults, dGrads, s.dOpt, s.d.params);
+      const gGrads = tf.grads((...ps: tf.Tensor[]) => {
+        const out = G.apply(withLeaves(s.g.params, ps), s.g.state, x, gCtx)[0];
+        const diff = tf.sub(y, out);
+        const adv = ganLoss('vanilla', D.apply(dParams, s.d.state, tf.concat([x, out], 3), dCtx)[0], true);
+        return tf.stack([adv, tf.mean(tf.abs(diff)), tf.mean(tf.square(diff))]);
+      })(leaves(s.g.params), tf.tensor1d([1, 100, 0]));
+      const [gParams] = adamUpdate(adamDefaults, gGrads, s.gOpt, s.g.params);
+      return [...leaves(gParams), ...leaves(dParams)];
+    });
+    const got = [...leaves(next.g.params), ...leaves(next.d.params)];
+    got.forEach((t, i) => expect(Array.from(t.dataSync()), `tensor ${i}`).toEqual(Array.from(want[i]!.dataSync())));
+    tf.dispose([...want, x, y]);
+    disposeReplaced(s, next);
+    disposeState(next);
+  });
+
   it('keeps the live tensor count flat over 30 steps', async () => {
     const start = init();
     const counts: number[] = [];

@@ -1,10 +1,10 @@
 /**
- * One pix2pix training step, synchronous, inside one tf.tidy: one D update,
- * then one G update against the updated D (the reference's order).
+ * One pix2pix training step, synchronous: one D update, then one G update
+ * against the updated D (the reference's order), from a single G forward.
  *
- * G runs forward twice with the same key — once for D's update, once under
- * the gradient tape for its own — so both see the identical dropout mask
- * and batch statistics, i.e. the same fake as the reference's single forward.
+ * G's forward runs under the gradient tape; D is updated inside it on a
+ * copy of the fake made off the tape (the reference's fake.detach()), so G's
+ * gradient flows only through its own loss. Pure unless asked to donate.
  */
 import * as tf from '@tensorflow/tfjs';
 import { foldIn } from '../core/key.ts';
@@ -34,6 +34,13 @@ export class DivergedError extends Error {
   constructor(readonly step: number, readonly metrics: StepMetrics) {
     super(`training diverged at step ${step}: a loss is not finite (${JSON.stringify(metrics)})`);
   }
+}
+
+/** D's update: its new parameters, state and moments, and its two losses. */
+interface DPhase {
+  readonly d: TrainState['d'];
+  readonly dOpt: TrainState['dOpt'];
+  readonly dLosses: tf.Tensor;
 }
 
 export type Step = (state: TrainState, batch: Batch) => [TrainState, StepMetrics];
@@ -69,55 +76,74 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
     const dCtx: Ctx = { mode: 'train', key: foldIn(key, 'D') };
     const lr = adam.lr * (spec.schedule?.(batch.epoch ?? s.epoch) ?? 1);
 
-    // Nested scopes keep the peak small: each phase frees its activations
-    // and gradients as soon as it has produced what the next phase needs.
-    return tf.tidy(() => {
-      const [fake, gState] = tf.tidy((): any => G.apply(s.g.params, s.g.state, x, gCtx)) as [tf.Tensor4D, TrainState['g']['state']];
-      const dPhase = tf.tidy((): any => {
-        if (!adv) return { d: s.d, dOpt: s.dOpt, dLosses: tf.zeros([2]) };
-        // D: (loss on real + loss on fake) / 2, with the fake held fixed.
+    // Made inside G's taped function but needed after it: kept, so they are
+    // disposed by hand if the step fails.
+    const kept: tf.Tensor[] = [];
+    const keep = <T extends Tree>(tree: T): T => {
+      for (const t of leaves(tree)) kept.push(tf.keep(t));
+      return tree;
+    };
+    let gState: Tree = s.g.state;
+    let dPhase: DPhase | undefined; // without an adversarial term there is no D to train
+
+    try {
+      return tf.tidy(() => {
+        // One G forward serves both updates: D's (on a copy of the fake that is
+        // off the gradient tape, so D's update is a constant for G's gradient)
+        // and then G's own, against the updated D — the reference's order.
+        const gPhase = tf.tidy((): any =>
+          tf.valueAndGrads((...ps: tf.Tensor[]) => {
+            const [out, newGState] = G.apply(withLeaves(s.g.params, ps), s.g.state, x, gCtx);
+            gState = keep(newGState);
+            if (adv) {
+              dPhase = updateD(tf.tensor(out.dataSync(), out.shape, 'float32') as tf.Tensor4D);
+              [dPhase.d.params, dPhase.d.state, dPhase.dOpt.m, dPhase.dOpt.v, dPhase.dLosses].forEach(keep);
+            }
+            const diff = tf.sub(y, out);
+            const adversarial = dPhase ? ganLoss(spec.objective.ganMode, D.apply(dPhase.d.params, dPhase.d.state, dInput(x, out), dCtx)[0], true) : tf.scalar(0);
+            return tf.stack([adversarial, tf.mean(tf.abs(diff)), tf.mean(tf.square(diff))]);
+          })(leaves(s.g.params), tf.tensor1d([adv?.weight ?? 0, wL1, wL2])),
+        ) as { value: tf.Tensor; grads: tf.Tensor[] };
+
+        // Every loss is known before G's parameters change: a step that
+        // diverges throws here and drops all it made.
+        const [dReal = NaN, dFake = NaN, gGan = NaN, gL1 = NaN, gL2 = NaN] = [...(dPhase?.dLosses.dataSync() ?? [0, 0]), ...gPhase.value.dataSync()];
+        const metrics: StepMetrics = adv ? { dReal, dFake, gGan, gL1, gL2, lr } : { gL1, gL2, lr };
+        if (![dReal, dFake, gGan, gL1, gL2].every((v) => Number.isFinite(v))) throw new DivergedError(s.step, metrics);
+
+        const [gParams, gOpt] = adamUpdate(adam, gPhase.grads, s.gOpt, s.g.params, lr, donate);
+        tf.dispose(gPhase.grads);
+        const state: TrainState = {
+          ...s,
+          g: { params: gParams, state: gState },
+          d: dPhase?.d ?? s.d,
+          gOpt,
+          dOpt: dPhase?.dOpt ?? s.dOpt,
+          step: s.step + 1,
+          epoch: batch.epoch ?? s.epoch,
+          position: (batch.index ?? s.position) + 1,
+        };
+        dPhase?.dLosses.dispose();
+        return [state, metrics] as any;
+      }) as unknown as [TrainState, StepMetrics];
+    } catch (e) {
+      tf.dispose(kept);
+      throw e;
+    }
+
+    /** D: (loss on real + loss on fake) / 2, with the fake held fixed; never donated. */
+    function updateD(fake: tf.Tensor4D): DPhase {
+      return tf.tidy((): any => {
         const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
           const p = withLeaves(s.d.params, ps);
           const [real] = D.apply(p, s.d.state, dInput(x, y), dCtx);
           const [faked] = D.apply(p, s.d.state, dInput(x, fake), dCtx);
           return tf.stack([ganLoss(spec.objective.ganMode, real, true), ganLoss(spec.objective.ganMode, faked, false)]);
         })(leaves(s.d.params), tf.tensor1d([0.5, 0.5]));
-        // D's update is never donated: if G's loss then turns out not finite,
-        // dropping these new tensors leaves the state passed in intact.
         const [dParams, dOpt] = adamUpdate(adam, grads, s.dOpt, s.d.params, lr);
         return { d: { params: dParams, state: updatedDState(s.d.state, dParams, x, y, fake) }, dOpt, dLosses: value };
-      }) as { d: TrainState['d']; dOpt: TrainState['dOpt']; dLosses: tf.Tensor };
-      const { d } = dPhase;
-      // G: weighted adversarial + reconstruction terms, against the updated D.
-      const gPhase = tf.tidy((): any =>
-        tf.valueAndGrads((...ps: tf.Tensor[]) => {
-          const [out] = G.apply(withLeaves(s.g.params, ps), s.g.state, x, gCtx);
-          const diff = tf.sub(y, out);
-          const adversarial = adv ? ganLoss(spec.objective.ganMode, D.apply(d.params, d.state, dInput(x, out), dCtx)[0], true) : tf.scalar(0);
-          return tf.stack([adversarial, tf.mean(tf.abs(diff)), tf.mean(tf.square(diff))]);
-        })(leaves(s.g.params), tf.tensor1d([adv?.weight ?? 0, wL1, wL2])),
-      ) as { value: tf.Tensor; grads: tf.Tensor[] };
-
-      // Every loss is known before G's parameters change: a step that
-      // diverges throws here, and the tidy drops all it made.
-      const [dReal = NaN, dFake = NaN, gGan = NaN, gL1 = NaN, gL2 = NaN] = [...dPhase.dLosses.dataSync(), ...gPhase.value.dataSync()];
-      const metrics: StepMetrics = adv ? { dReal, dFake, gGan, gL1, gL2, lr } : { gL1, gL2, lr };
-      if (![dReal, dFake, gGan, gL1, gL2].every((v) => Number.isFinite(v))) throw new DivergedError(s.step, metrics);
-
-      const [gParams, gOpt] = adamUpdate(adam, gPhase.grads, s.gOpt, s.g.params, lr, donate);
-      tf.dispose(gPhase.grads);
-      const state: TrainState = {
-        ...s,
-        g: { params: gParams, state: gState },
-        d,
-        gOpt,
-        dOpt: dPhase.dOpt,
-        step: s.step + 1,
-        epoch: batch.epoch ?? s.epoch,
-        position: (batch.index ?? s.position) + 1,
-      };
-      return [state, metrics] as any;
-    }) as unknown as [TrainState, StepMetrics];
+      }) as DPhase;
+    }
   };
 
   /** Batch-norm running statistics of D, if it tracks them (the paper's D does not). */
