@@ -18,7 +18,6 @@
  * setThreadsCount(n) before setBackend('wasm'). Not done here.
  */
 import { createRequire } from 'node:module';
-import { setFlagsFromString } from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './kernels/index.ts';
 import { loadNative } from './native/index.ts';
@@ -106,9 +105,6 @@ async function loadNativeBackend(): Promise<string | undefined> {
   if ('reason' in native) return native.reason;
   registerTrainingKernels('cpu'); // copied into 'native' for any kernel the accelerator lacks
   registerNativeBackend(native.addon);
-  // V8's concurrent marking thread competes with the two OpenMP threads: off,
-  // a 256x256 step went from ~1.1 s to ~0.7 s (for ~180 MiB more peak memory).
-  setFlagsFromString('--no-concurrent-marking');
   return activate(NATIVE_BACKEND);
 }
 

@@ -2,13 +2,14 @@
  * One pix2pix training step, synchronous: one D update, then one G update
  * against the updated D (the reference's order), from a single G forward.
  *
- * G's forward runs under the gradient tape; D is updated inside it on a
- * copy of the fake made off the tape (the reference's fake.detach()), so G's
- * gradient flows only through its own loss. Pure unless asked to donate.
+ * G's forward runs under the gradient tape; D is updated inside it with the
+ * tape paused (the reference's fake.detach()), so G's gradient flows only
+ * through its own loss. Pure unless asked to donate.
  */
 import * as tf from '@tensorflow/tfjs';
 import { foldIn } from '../core/key.ts';
 import type { Ctx } from '../core/layer.ts';
+import { offTape } from '../core/tape.ts';
 import { leaves, withLeaves, type Tree } from '../core/tree.ts';
 import { ganLoss } from '../losses/gan.ts';
 import { adversarialTerm } from '../losses/objective.ts';
@@ -88,15 +89,16 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
 
     try {
       return tf.tidy(() => {
-        // One G forward serves both updates: D's (on a copy of the fake that is
-        // off the gradient tape, so D's update is a constant for G's gradient)
-        // and then G's own, against the updated D — the reference's order.
+        // One G forward serves both updates: D's, computed off G's gradient
+        // tape (the reference's fake.detach(): D's update is a constant for
+        // G's gradient, and its own activations are freed at once), then G's,
+        // against the updated D — the reference's order.
         const gPhase = tf.tidy((): any =>
           tf.valueAndGrads((...ps: tf.Tensor[]) => {
             const [out, newGState] = G.apply(withLeaves(s.g.params, ps), s.g.state, x, gCtx);
             gState = keep(newGState);
             if (adv) {
-              dPhase = updateD(tf.tensor(out.dataSync(), out.shape, 'float32') as tf.Tensor4D);
+              dPhase = offTape(() => updateD(out as tf.Tensor4D));
               [dPhase.d.params, dPhase.d.state, dPhase.dOpt.m, dPhase.dOpt.v, dPhase.dLosses].forEach(keep);
             }
             const diff = tf.sub(y, out);

@@ -44,7 +44,7 @@ interface Measured {
 const lastJson = (out: string): unknown => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? 'null');
 
 const ours = (c: BenchConfig): (Measured & { backend: string }) | { error: string } => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./ours.ts', import.meta.url)), c.name, '--backend', values.backend!], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./ours.ts', import.meta.url)), c.name, '--backend', values.backend!, '--warmup', String(c.warmup)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ') };
   return lastJson(r.stdout) as Measured & { backend: string };
 };
@@ -65,7 +65,7 @@ const torchEnv = (): NodeJS.ProcessEnv => {
 };
 
 const torch = (c: BenchConfig): Measured | { error: string } => {
-  const args = [values.torch!, '--size', String(c.kind === 'train' ? c.size : 256), '--depth', String(c.depth), '--ngf', String(c.ngf), '--ndf', String(c.ndf), '--batch', String(c.batch), '--repeats', String(c.repeats), '--threads', String(cpus().length)];
+  const args = [values.torch!, '--size', String(c.kind === 'train' ? c.size : 256), '--depth', String(c.depth), '--ngf', String(c.ngf), '--ndf', String(c.ndf), '--batch', String(c.batch), '--repeats', String(c.repeats), '--warmup', String(c.warmup), '--threads', String(cpus().length)];
   if (c.kind === 'train') args.push('--infer-sizes');
   else args.push('--no-train', '--infer-sizes', String(c.size));
   const r = spawnSync(python, args, { encoding: 'utf8', env: torchEnv(), maxBuffer: 1 << 26 });

@@ -1,7 +1,7 @@
 /**
  * Measures one benchmark configuration with this library, in its own
  * process (so peak RSS is its own), and prints one JSON object.
- *   node --import tsx test/bench/ours.ts CONFIG [--backend auto]
+ *   node --import tsx test/bench/ours.ts CONFIG [--backend auto] [--warmup N (the config's)]
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -9,7 +9,7 @@ import { useBackend, type BackendChoice } from '../../lib/backend/index.ts';
 import { cgan, disposeReplaced, initTrainState, l1, makeKey, makeStep, patchDiscriminator, plus, unet } from '../../lib/index.ts';
 import { benchConfigs } from './configs.ts';
 
-const { values, positionals } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, warmup: { type: 'string', default: '2' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, warmup: { type: 'string' } }, allowPositionals: true });
 const config = benchConfigs.find((c) => c.name === positionals[0]);
 if (!config) throw new Error(`unknown config ${positionals[0]}; one of ${benchConfigs.map((c) => c.name).join(', ')}`);
 const backend = await useBackend(values.backend as BackendChoice, { quiet: true });
@@ -27,6 +27,7 @@ const time = (fn: () => void, warmup: number, repeats: number) => {
 };
 
 const { size, depth, ngf, ndf, batch } = config;
+const warmup = values.warmup === undefined ? config.warmup : Number(values.warmup);
 const G = unet({ depth, ngf });
 let result;
 if (config.kind === 'train') {
@@ -43,7 +44,7 @@ if (config.kind === 'train') {
       disposeReplaced(state, next);
       state = next;
     },
-    Number(values.warmup),
+    warmup,
     config.repeats,
   );
 } else {
@@ -56,7 +57,7 @@ if (config.kind === 'train') {
       y.dataSync();
       y.dispose();
     },
-    1,
+    warmup,
     config.repeats,
   );
 }
