@@ -3,6 +3,7 @@
 export * from './core/shape.ts';
 export * from './core/key.ts';
 export * from './core/tree.ts';
+export * from './core/tape.ts';
 export type { Ctx, Initialised, Layer, Mode, Plan } from './core/layer.ts';
 export { leaf, normal, constant, zeros, ones, type LeafSpec, type TensorSpec, type Initializer, type Tensors } from './core/leaf.ts';
 export { seq, skip, named } from './core/combinators.ts';
