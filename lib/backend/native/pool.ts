@@ -15,6 +15,8 @@
  * out by dataSync() / data(): that one is left to the garbage collector.
  */
 
+import { totalmem } from 'node:os';
+
 /** Below this many floats an output is a plain array (small buffers are cheap). */
 const MIN_POOLED_FLOATS = 1024;
 
@@ -130,17 +132,18 @@ export class BufferPool {
   }
 }
 
-const DEFAULT_MAX_FREE_MIB = 4096;
-
 /**
- * The pool of the native backend: PIX2PIX_NATIVE_POOL_MIB bounds its free
- * lists (0 turns recycling off; default 4096 — a training step's own
- * turnover, so in practice the bound is never hit by a fixed-shape loop).
+ * The pool of the native backend. PIX2PIX_NATIVE_POOL_MIB bounds its free
+ * lists (0 turns recycling off); by default a quarter of the machine's
+ * memory, at most 4 GiB — more than a fixed-shape loop ever leaves free
+ * (about one step's turnover: ~0.5 GiB at 256x256), so the bound only
+ * matters when shapes keep changing.
  */
 export const nativePool = new BufferPool(
   (() => {
     const raw = process.env['PIX2PIX_NATIVE_POOL_MIB'];
-    const mib = raw === undefined || raw === '' ? DEFAULT_MAX_FREE_MIB : Number(raw);
+    if (raw === undefined || raw === '') return Math.min(4 * 2 ** 30, Math.floor(totalmem() / 4));
+    const mib = Number(raw);
     if (!Number.isFinite(mib) || mib < 0) throw new Error(`PIX2PIX_NATIVE_POOL_MIB must be a number of MiB >= 0, got '${raw}'`);
     return mib * 2 ** 20;
   })(),
