@@ -19,11 +19,11 @@ import {
   type ElementwiseAddon,
 } from '../lib/backend/native/kernels/elementwise.ts';
 import { fusedNorm, hasFusedNorm, NORM_GRAD_KERNEL, NORM_KERNEL } from '../lib/backend/native/kernels/norm.ts';
-import { flatten, makeKey, norm, patchDiscriminator, unet } from '../lib/index.ts';
-import { cgan, l1, plus } from '../lib/losses/objective.ts';
+import { flatten, makeKey, norm } from '../lib/index.ts';
 import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
 import { disposeReplaced, disposeState, initTrainState, type TrainState } from '../lib/train/state.ts';
 import { makeStep } from '../lib/train/step.ts';
+import { tinySpec } from './helpers/tiny-spec.ts';
 
 const native = loadNative();
 
@@ -445,13 +445,7 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
   });
 
   it('three pix2pix training steps on native == on cpu (losses and weights within 1e-4)', async () => {
-    const spec = {
-      generator: unet({ depth: 4, ngf: 8 }),
-      discriminator: patchDiscriminator(16, { ndf: 8 }),
-      objective: plus(l1(100), cgan()),
-      inputShape: [16, 16, 3] as const,
-      outChannels: 3,
-    };
+    const spec = tinySpec;
     const train = async (name: string) => {
       await tf.setBackend(name);
       const init = initTrainState(spec, makeKey(3));

@@ -10,11 +10,11 @@ import { useBackend } from '../lib/backend/index.ts';
 import { loadNative } from '../lib/backend/native/index.ts';
 import { BufferPool, nativePool, sizeClass } from '../lib/backend/native/pool.ts';
 import { NativeBackend } from '../lib/backend/native/register.ts';
-import { flatten, leaves, makeKey, patchDiscriminator, unet } from '../lib/index.ts';
-import { cgan, l1, plus } from '../lib/losses/objective.ts';
+import { flatten, leaves, makeKey } from '../lib/index.ts';
 import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
 import { disposeReplaced, disposeState, initTrainState, stateTensors, type TrainState } from '../lib/train/state.ts';
 import { DivergedError, makeStep } from '../lib/train/step.ts';
+import { tinySpec } from './helpers/tiny-spec.ts';
 
 describe('BufferPool', () => {
   it('size classes: at least the request, at most 12.5% more, stable', () => {
@@ -139,13 +139,7 @@ describe.skipIf('reason' in native)('the native backend with recycled buffers', 
     tf.dispose([p, alias, grad, np as tf.Tensor, ...([moments.m, moments.v, state.m, state.v] as tf.Tensor[])]);
   });
 
-  const spec = {
-    generator: unet({ depth: 4, ngf: 8 }),
-    discriminator: patchDiscriminator(16, { ndf: 8 }),
-    objective: plus(l1(100), cgan()),
-    inputShape: [16, 16, 3] as const,
-    outChannels: 3,
-  };
+  const spec = tinySpec;
   const start = (): TrainState => {
     const init = initTrainState(spec, makeKey(5));
     if (E.isLeft(init)) throw new Error(init.left.message);
