@@ -8,23 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels, stockKernel } from '../lib/backend/kernels/index.ts';
 import { conv2dBackpropInputVia } from '../lib/backend/kernels/conv2d-backprop-input.ts';
 import { columnLimit } from '../lib/backend/kernels/conv2d-backprop-filter.ts';
+import { conv2dInfo, convGeometry, maxAbsDiff, seededValues, smallConvStep, type ConvGeometry } from './helpers/conv-cases.ts';
 
-type Pad = 'same' | 'valid' | number;
-type Rounding = 'floor' | 'round' | 'ceil' | undefined;
-
-interface Case {
-  readonly n: number;
-  readonly h: number;
-  readonly w: number;
-  readonly ci: number;
-  readonly co: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-  readonly pad: Pad;
-  readonly rounding: Rounding;
-  readonly seed: number;
+interface Case extends ConvGeometry {
   /** Column-buffer limit in floats: small values force chunks that split output lines. */
   readonly chunkFloats: number;
 }
@@ -52,18 +38,7 @@ afterAll(async () => {
   await tf.setBackend(initialBackend);
 });
 
-function values(seed: number, size: number): Float32Array {
-  // xorshift: deterministic per fast-check case, cheap.
-  let s = seed | 1;
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+const values = seededValues;
 
 /** Runs a stock cpu kernel function directly (bypassing the registry) and reads its result. */
 async function onStockCpu(
@@ -82,57 +57,13 @@ async function onStockCpu(
   return result;
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
 const convCase: fc.Arbitrary<Case> = fc
-  .record({
-    n: fc.integer({ min: 1, max: 3 }),
-    extraH: fc.integer({ min: 0, max: 8 }),
-    extraW: fc.integer({ min: 0, max: 8 }),
-    ci: fc.integer({ min: 1, max: 4 }),
-    co: fc.integer({ min: 1, max: 4 }),
-    kh: fc.integer({ min: 1, max: 5 }),
-    kw: fc.option(fc.integer({ min: 1, max: 5 }), { freq: 3 }),
-    sh: fc.integer({ min: 1, max: 3 }),
-    sw: fc.option(fc.integer({ min: 1, max: 3 }), { freq: 3 }),
-    pad: fc.oneof(fc.constantFrom<Pad>('same', 'valid'), fc.integer({ min: 0, max: 2 })),
-    rounding: fc.constantFrom<Rounding>(undefined, 'floor', 'round', 'ceil'),
-    seed: fc.integer({ min: 1, max: 2 ** 30 }),
-    chunkFloats: fc.oneof(fc.constant(1 << 23), fc.integer({ min: 1, max: 400 })),
-  })
-  .map(({ extraH, extraW, kw, sw, rounding, pad, ...r }) => {
-    const kW = kw ?? r.kh;
-    return {
-      ...r,
-      kw: kW,
-      sw: sw ?? r.sh,
-      h: r.kh + extraH,
-      w: kW + extraW,
-      pad,
-      // tfjs only accepts a rounding mode with a numeric pad.
-      rounding: typeof pad === 'number' ? rounding : undefined,
-    };
-  });
+  .tuple(convGeometry({ maxExtra: 8, maxChannels: 4 }), fc.oneof(fc.constant(1 << 23), fc.integer({ min: 1, max: 400 })))
+  .map(([g, chunkFloats]) => ({ ...g, chunkFloats }));
 
 function outShape(c: Case): [number, number, number, number] | undefined {
-  try {
-    const info = tf.backend_util.computeConv2DInfo(
-      [c.n, c.h, c.w, c.ci],
-      [c.kh, c.kw, c.ci, c.co],
-      [c.sh, c.sw],
-      1,
-      c.pad,
-      c.rounding,
-    );
-    return info.outHeight > 0 && info.outWidth > 0 ? [c.n, info.outHeight, info.outWidth, c.co] : undefined;
-  } catch {
-    return undefined;
-  }
+  const info = conv2dInfo(c);
+  return info ? [c.n, info.outHeight, info.outWidth, c.co] : undefined;
 }
 
 function gradAttrs(c: Case) {
@@ -345,25 +276,13 @@ describe('no leaks on wasm', () => {
   it('repeated gradient steps keep tensors, buffers and the wasm heap constant', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as tf.KernelBackend & { wasm: { HEAPU8: Uint8Array } };
-    const x = tf.tensor4d(values(1, 2 * 32 * 32 * 6), [2, 32, 32, 6]);
-    const w1 = tf.variable(tf.tensor4d(values(2, 4 * 4 * 6 * 16), [4, 4, 6, 16]));
-    const w2 = tf.variable(tf.tensor4d(values(3, 4 * 4 * 8 * 16), [4, 4, 8, 16]));
-    const step = () =>
-      tf.tidy(() => {
-        const { grads, value } = tf.variableGrads(() => {
-          const h = tf.relu(tf.conv2d(x, w1, 2, 'same'));
-          const [a, b] = tf.split(h, 2, 3);
-          const up = tf.conv2dTranspose(tf.concat([b!, a!], 3) as tf.Tensor4D, w2, [2, 32, 32, 8], 2, 'same');
-          return tf.mean(tf.square(up));
-        });
-        return [value, ...Object.values(grads)];
-      });
-    for (let i = 0; i < 3; i++) tf.dispose(step());
+    const step = smallConvStep();
+    for (let i = 0; i < 3; i++) step.run();
     const before = { tensors: tf.memory().numTensors, data: backend.numDataIds(), heap: backend.wasm.HEAPU8.length };
-    for (let i = 0; i < 20; i++) tf.dispose(step());
+    for (let i = 0; i < 20; i++) step.run();
     expect(tf.memory().numTensors).toBe(before.tensors);
     expect(backend.numDataIds()).toBe(before.data);
     expect(backend.wasm.HEAPU8.length).toBe(before.heap);
-    tf.dispose([x, w1, w2]);
+    step.dispose();
   });
 });

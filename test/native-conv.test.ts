@@ -16,24 +16,11 @@ import {
   type ConvAddon,
   type ConvEngineName,
 } from '../lib/backend/native/kernels/conv.ts';
+import { conv2dInfo, convGeometry, maxAbsDiff, seededValues, smallConvStep, type ConvGeometry } from './helpers/conv-cases.ts';
 
-type Pad = 'same' | 'valid' | number;
-type Rounding = 'floor' | 'round' | 'ceil' | undefined;
 type KernelName = 'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter';
 
-interface Case {
-  readonly n: number;
-  readonly h: number;
-  readonly w: number;
-  readonly ci: number;
-  readonly co: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-  readonly pad: Pad;
-  readonly rounding: Rounding;
-  readonly seed: number;
+interface Case extends ConvGeometry {
   /** Small column buffers force the sgemm engines through many chunks and tiles. */
   readonly smallChunks: boolean;
 }
@@ -42,69 +29,11 @@ const native = loadNative();
 const ENGINES: ConvEngineName[] = ['gemm', 'gemmSplit', 'dnnl', 'dnnlWeights', 'dnnlAny'];
 const KERNELS: KernelName[] = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
 
-function values(seed: number, size: number): Float32Array {
-  let s = seed | 1;
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return Number.isNaN(m) ? Infinity : m;
-}
-
 const convCase: fc.Arbitrary<Case> = fc
-  .record({
-    n: fc.integer({ min: 1, max: 3 }),
-    extraH: fc.integer({ min: 0, max: 9 }),
-    extraW: fc.integer({ min: 0, max: 9 }),
-    ci: fc.integer({ min: 1, max: 8 }),
-    co: fc.integer({ min: 1, max: 8 }),
-    kh: fc.integer({ min: 1, max: 5 }),
-    kw: fc.option(fc.integer({ min: 1, max: 5 }), { freq: 3 }),
-    sh: fc.integer({ min: 1, max: 3 }),
-    sw: fc.option(fc.integer({ min: 1, max: 3 }), { freq: 3 }),
-    pad: fc.oneof(fc.constantFrom<Pad>('same', 'valid'), fc.integer({ min: 0, max: 2 })),
-    rounding: fc.constantFrom<Rounding>(undefined, 'floor', 'round', 'ceil'),
-    seed: fc.integer({ min: 1, max: 2 ** 30 }),
-    smallChunks: fc.boolean(),
-  })
-  .map(({ extraH, extraW, kw, sw, rounding, pad, ...r }) => {
-    const kW = kw ?? r.kh;
-    return {
-      ...r,
-      kw: kW,
-      sw: sw ?? r.sh,
-      h: r.kh + extraH,
-      w: kW + extraW,
-      pad,
-      rounding: typeof pad === 'number' ? rounding : undefined,
-    };
-  });
-
-function convInfo(c: Case): tf.backend_util.Conv2DInfo | undefined {
-  try {
-    const info = tf.backend_util.computeConv2DInfo(
-      [c.n, c.h, c.w, c.ci],
-      [c.kh, c.kw, c.ci, c.co],
-      [c.sh, c.sw],
-      1,
-      c.pad,
-      c.rounding,
-    );
-    return info.outHeight > 0 && info.outWidth > 0 ? info : undefined;
-  } catch {
-    return undefined;
-  }
-}
+  .tuple(convGeometry({ maxExtra: 9, maxChannels: 8 }), fc.boolean())
+  .map(([g, smallChunks]) => ({ ...g, smallChunks }));
+const values = seededValues;
+const convInfo = conv2dInfo;
 
 describe.skipIf('reason' in native)('native convolutions', () => {
   const addon = ('addon' in native ? native.addon.conv : undefined) as unknown as ConvAddon;
@@ -241,7 +170,7 @@ describe.skipIf('reason' in native)('native convolutions', () => {
   });
 
   it('the native module checks its arguments', () => {
-    const info = convInfo({ n: 1, h: 5, w: 5, ci: 2, co: 3, kh: 3, kw: 3, sh: 1, sw: 1, pad: 'same', rounding: undefined, seed: 1, smallChunks: false })!;
+    const info = convInfo({ n: 1, h: 5, w: 5, ci: 2, co: 3, kh: 3, kw: 3, sh: 1, sw: 1, pad: 'same', rounding: undefined, seed: 1 })!;
     const g = nativeGeometry(info);
     const x = new Float32Array(50);
     const w = new Float32Array(54);
@@ -319,24 +248,12 @@ describe.skipIf('reason' in native)('native convolutions', () => {
   it('repeated gradient steps on the native backend keep the tensor count constant', async () => {
     await tf.setBackend('native');
     const backend = tf.backend();
-    const x = tf.tensor4d(values(1, 2 * 32 * 32 * 6), [2, 32, 32, 6]);
-    const w1 = tf.variable(tf.tensor4d(values(2, 4 * 4 * 6 * 16), [4, 4, 6, 16]));
-    const w2 = tf.variable(tf.tensor4d(values(3, 4 * 4 * 8 * 16), [4, 4, 8, 16]));
-    const step = () =>
-      tf.tidy(() => {
-        const { grads, value } = tf.variableGrads(() => {
-          const h = tf.relu(tf.conv2d(x, w1, 2, 'same'));
-          const [a, b] = tf.split(h, 2, 3);
-          const up = tf.conv2dTranspose(tf.concat([b!, a!], 3) as tf.Tensor4D, w2, [2, 32, 32, 8], 2, 'same');
-          return tf.mean(tf.square(up));
-        });
-        return [value, ...Object.values(grads)];
-      });
-    for (let i = 0; i < 3; i++) tf.dispose(step());
+    const step = smallConvStep();
+    for (let i = 0; i < 3; i++) step.run();
     const before = { tensors: tf.memory().numTensors, data: backend.numDataIds() };
-    for (let i = 0; i < 20; i++) tf.dispose(step());
+    for (let i = 0; i < 20; i++) step.run();
     expect(tf.memory().numTensors).toBe(before.tensors);
     expect(backend.numDataIds()).toBe(before.data);
-    tf.dispose([x, w1, w2]);
+    step.dispose();
   });
 });
