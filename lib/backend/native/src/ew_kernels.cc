@@ -437,6 +437,31 @@ inline void slice(int64_t R, int t, int T, int64_t* r0, int64_t* r1) {
   *r1 = R * (t + 1) / T;
 }
 
+// K per-channel sums in double over the R rows of an [R, C] slab, the rows
+// split between threads: add_row(r, s) adds row r's terms into one thread's
+// K x C sums s. The totals (the threads' partial sums added in thread order)
+// go to out[j * C + c]. part is scratch for nt threads.
+template <int K, typename AddRow>
+void channel_sums(int64_t R, int64_t C, bool par, std::vector<double>& part, double* out, AddRow add_row) {
+  std::fill(part.begin(), part.end(), 0.0);
+  int used = 1;
+#pragma omp parallel if (par)
+  {
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+#pragma omp single
+    used = T;
+    int64_t r0, r1;
+    slice(R, t, T, &r0, &r1);
+    double* sums = part.data() + static_cast<size_t>(t) * K * C;
+    for (int64_t r = r0; r < r1; ++r) add_row(r, sums);
+  }
+  for (int64_t i = 0; i < K * C; ++i) {
+    double v = 0;
+    for (int t = 0; t < used; ++t) v += part[static_cast<size_t>(t) * K * C + i];
+    out[i] = v;
+  }
+}
+
 }  // namespace
 
 void norm_forward(const float* x, float* y, float* mean, float* invstd, const float* gamma, const float* beta, int64_t A, int64_t R,
@@ -445,37 +470,21 @@ void norm_forward(const float* x, float* y, float* mean, float* invstd, const fl
   const bool par = A * R * C >= kParMin && nt > 1;
   // Sums of x and x^2 per channel in double: exact enough that the one-pass
   // variance loses nothing a float32 result could show.
-  std::vector<double> part(static_cast<size_t>(nt) * 2 * C);
+  std::vector<double> part(static_cast<size_t>(nt) * 2 * C), sums(2 * C);
   std::vector<float> scale(C), shift(C), mu(C);
   for (int64_t a = 0; a < A; ++a) {
     const float* xa = x + a * R * C;
     float* ya = y + a * R * C;
-    std::fill(part.begin(), part.end(), 0.0);
-    int used = 1;
-#pragma omp parallel if (par)
-    {
-      const int t = omp_get_thread_num(), T = omp_get_num_threads();
-#pragma omp single
-      used = T;
-      int64_t r0, r1;
-      slice(R, t, T, &r0, &r1);
-      double* s1 = part.data() + static_cast<size_t>(t) * 2 * C;
-      double* s2 = s1 + C;
-      for (int64_t r = r0; r < r1; ++r) {
-        const float* xr = xa + r * C;
-        for (int64_t c = 0; c < C; ++c) {
-          const double v = xr[c];
-          s1[c] += v;
-          s2[c] += v * v;
-        }
+    channel_sums<2>(R, C, par, part, sums.data(), [&](int64_t r, double* s) {
+      const float* xr = xa + r * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const double v = xr[c];
+        s[c] += v;
+        s[C + c] += v * v;
       }
-    }
+    });
     for (int64_t c = 0; c < C; ++c) {
-      double s1 = 0, s2 = 0;
-      for (int t = 0; t < used; ++t) {
-        s1 += part[static_cast<size_t>(t) * 2 * C + c];
-        s2 += part[static_cast<size_t>(t) * 2 * C + C + c];
-      }
+      const double s1 = sums[c], s2 = sums[C + c];
       const double m = s1 / static_cast<double>(R);
       const double var = std::max(0.0, s2 / static_cast<double>(R) - m * m);
       const double is = 1.0 / std::sqrt(var + static_cast<double>(eps));
@@ -503,46 +512,30 @@ void norm_backward(const float* dy, const float* x, const float* gamma, float* d
   // One pass for the sums the statistics and the gradient need, per channel:
   // sum x, sum x^2, sum dy, sum dy*x (double); the statistics come out exactly
   // as norm_forward's.
-  std::vector<double> part(static_cast<size_t>(nt) * 4 * C);
+  std::vector<double> part(static_cast<size_t>(nt) * 4 * C), sums(4 * C);
   std::vector<double> sumDy(C, 0.0), sumDyXhat(C, 0.0);
   std::vector<float> k1(C), k2(C), k3(C), mu(C);
   for (int64_t a = 0; a < A; ++a) {
     const float* xa = x + a * R * C;
     const float* dya = dy + a * R * C;
     float* dxa = dx + a * R * C;
-    std::fill(part.begin(), part.end(), 0.0);
-    int used = 1;
-#pragma omp parallel if (par)
-    {
-      const int t = omp_get_thread_num(), T = omp_get_num_threads();
-#pragma omp single
-      used = T;
-      int64_t r0, r1;
-      slice(R, t, T, &r0, &r1);
-      double* sx = part.data() + static_cast<size_t>(t) * 4 * C;
-      double* sxx = sx + C;
-      double* sg = sxx + C;
-      double* sgx = sg + C;
-      for (int64_t r = r0; r < r1; ++r) {
-        const float* xr = xa + r * C;
-        const float* gr = dya + r * C;
-        for (int64_t c = 0; c < C; ++c) {
-          const double v = xr[c], g = gr[c];
-          sx[c] += v;
-          sxx[c] += v * v;
-          sg[c] += g;
-          sgx[c] += g * v;
-        }
+    channel_sums<4>(R, C, par, part, sums.data(), [&](int64_t r, double* s) {
+      const float* xr = xa + r * C;
+      const float* gr = dya + r * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const double v = xr[c], g = gr[c];
+        s[c] += v;
+        s[C + c] += v * v;
+        s[2 * C + c] += g;
+        s[3 * C + c] += g * v;
       }
-    }
+    });
     // xhat = (x - mean) * invstd;  dxhat = dy * gamma
     // dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))
     //    = k1 * (dy - k2) - k3 * (x - mean)
     const double n = static_cast<double>(R);
     for (int64_t c = 0; c < C; ++c) {
-      double s[4] = {0, 0, 0, 0};
-      for (int t = 0; t < used; ++t)
-        for (int j = 0; j < 4; ++j) s[j] += part[static_cast<size_t>(t) * 4 * C + j * C + c];
+      const double s[4] = {sums[c], sums[C + c], sums[2 * C + c], sums[3 * C + c]};
       const double m = s[0] / n;
       const double var = std::max(0.0, s[1] / n - m * m);
       const double inv = 1.0 / std::sqrt(var + static_cast<double>(eps));
