@@ -116,17 +116,17 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
       const shape = (keep: boolean[], drop: number) => out.map((d, i) => (keep[i] ? d : 1)).slice(Math.min(drop, out.length));
       return { a: shape(aKeep, aDrop), b: shape(bKeep, bDrop), seed };
     });
-  // The broadcasts of the training step, at sizes that take the threaded paths.
+  // The broadcasts of the training step, at sizes that take the threaded paths (>= kParMin = 2^18 elements in ew_kernels.cc).
   const stepShapes: [number[], number[]][] = [
-    [[2, 40, 40, 32], [32]],
-    [[2, 40, 40, 32], [1, 1, 1, 32]],
-    [[1, 1, 1, 32], [2, 40, 40, 32]],
-    [[2, 40, 40, 32], []],
-    [[], [2, 40, 40, 32]],
-    [[2, 40, 40, 32], [2, 40, 40, 32]],
+    [[2, 48, 48, 64], [64]],
+    [[2, 48, 48, 64], [1, 1, 1, 64]],
+    [[1, 1, 1, 64], [2, 48, 48, 64]],
+    [[2, 48, 48, 64], []],
+    [[], [2, 48, 48, 64]],
+    [[2, 48, 48, 64], [2, 48, 48, 64]],
     [[1, 1, 1, 1], [1, 64, 64, 3]],
     [[1, 128, 128, 3], [3]],
-    [[2, 40, 40, 1], [2, 40, 40, 32]],
+    [[2, 48, 48, 1], [2, 48, 48, 64]],
     [[4, 4, 512, 64], []],
   ];
 
@@ -147,7 +147,7 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
   it('unary maps and activations == the cpu kernels (transcendentals within an ulp)', () => {
     const exact = ['Sqrt', 'Rsqrt', 'Square', 'Neg', 'Abs', 'Relu', 'Relu6', 'Reciprocal'];
     const libm = ['Exp', 'Log', 'Log1p', 'Tanh', 'Sigmoid'];
-    for (const [shape, seed] of [[[3, 5, 7], 1], [[2, 40, 40, 32], 2], [[1], 3], [[], 4]] as [number[], number][]) {
+    for (const [shape, seed] of [[[3, 5, 7], 1], [[2, 48, 48, 64], 2], [[1], 3], [[], 4]] as [number[], number][]) {
       const x = tf.tensor(values(seed, size(shape), true), shape);
       for (const k of exact) expectSame(k, { x });
       for (const k of libm) expectSame(k, { x }, {}, 1);
@@ -160,8 +160,8 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
   it('Relu and LeakyRelu gradients (fused on native) == the cpu backend, bit for bit', async () => {
     const grads = async (name: string) => {
       await tf.setBackend(name);
-      const x = tf.tensor(values(3, 2 * 40 * 40 * 16, true), [2, 40, 40, 16]);
-      const dy = tf.tensor(values(4, 2 * 40 * 40 * 16, true), [2, 40, 40, 16]);
+      const x = tf.tensor(values(3, 2 * 96 * 96 * 16, true), [2, 96, 96, 16]);
+      const dy = tf.tensor(values(4, 2 * 96 * 96 * 16, true), [2, 96, 96, 16]);
       const out = [0.2, 0].map((alpha) => tf.grad((v: tf.Tensor) => tf.leakyRelu(v, alpha))(x, dy));
       out.push(tf.grad((v: tf.Tensor) => tf.relu(v))(x, dy));
       const vals = out.map((t) => t.dataSync().slice());
@@ -184,7 +184,7 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
   });
 
   it('Select == the cpu kernel', () => {
-    for (const [shape, seed] of [[[3, 4, 5], 1], [[2, 40, 40, 32], 2]] as [number[], number][]) {
+    for (const [shape, seed] of [[[3, 4, 5], 1], [[2, 48, 48, 64], 2]] as [number[], number][]) {
       const condition = tf.greater(tf.tensor(values(seed, size(shape)), shape), 0);
       const t = tf.tensor(values(seed + 1, size(shape)), shape);
       const e = tf.tensor(values(seed + 2, size(shape)), shape);
@@ -223,11 +223,11 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
       { numRuns: 60 },
     );
     // The step's: per channel (batch norm, bias gradients), whole tensors (losses), large enough to thread.
-    check([2, 40, 40, 32], [0, 1, 2], true, 1);
-    check([1, 40, 40, 32], [1, 2], false, 2);
+    check([2, 48, 48, 64], [0, 1, 2], true, 1);
+    check([1, 96, 96, 32], [1, 2], false, 2);
     check([1, 64, 64, 3], [0, 1, 2, 3], false, 3);
     check([300000], [0], false, 4);
-    check([64, 2000], [1], false, 5);
+    check([64, 5000], [1], false, 5);
     check([3, 20000, 5], [1], true, 6);
     check([2, 3, 4, 5], [0, 2], false, 7); // not adjacent: the cpu kernel's
   });
@@ -249,6 +249,7 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
     };
     fc.assert(fc.property(copyCase, ({ shape, axis, parts, seed }) => check(shape, Math.min(axis, shape.length - 1), parts, seed)), { numRuns: 60 });
     check([1, 64, 64, 32], 3, [32, 32], 1); // the U-Net skip
+    check([1, 128, 128, 64], 3, [32, 32], 3); // threaded
     check([1, 128, 128, 3], 3, [3, 3], 2); // cgan's (x, y) pair
   });
 
@@ -322,8 +323,8 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
       [[2, 5, 7, 3], true, true],
       [[3, 4, 4, 6], true, false],
       [[1, 1, 1, 4], false, true], // one value per channel: variance 0
-      [[1, 48, 48, 32], false, true], // threaded
-      [[2, 40, 40, 16], true, true],
+      [[1, 96, 96, 32], false, true], // threaded
+      [[2, 96, 96, 16], true, true], // threaded, per example
     ];
     for (const [shape, perExample, affine] of cases) {
       const c = shape[3]!;
@@ -351,7 +352,7 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
       const want = await run('cpu');
       const got = await run('native');
       want.forEach((w, i) => {
-        const scale = Math.max(1e-3, ...Array.from(w, Math.abs));
+        const scale = w.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-3);
         let worst = 0;
         for (let j = 0; j < w.length; j++) worst = Math.max(worst, Math.abs(got[i]![j]! - w[j]!));
         expect(worst / scale, `${shape} perExample ${perExample} affine ${affine} output ${i}`).toBeLessThan(1e-5);
@@ -397,7 +398,7 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
   it('the fused Adam == the tf-ops Adam bit for bit over several steps; pure; no leaks', async () => {
     expect(tf.getKernel(ADAM_KERNEL, 'native')).toBeDefined();
     expect(tf.getKernel(ADAM_KERNEL, 'cpu')).toBeUndefined();
-    const shapes = [[4, 4, 3, 5000], [7], [3, 3]];
+    const shapes = [[4, 4, 3, 6000], [7], [3, 3]]; // the first takes the threaded path
     const run = async (name: string) => {
       await tf.setBackend(name);
       let params: tf.Tensor[] = shapes.map((s, i) => tf.tensor(values(10 + i, size(s)), s));
