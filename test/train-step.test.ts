@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { flatten, leaves, makeKey, patchDiscriminator, unet, withLeaves } from '../lib/index.ts';
+import { flatten, leaf, leaves, makeKey, patchDiscriminator, pointwise, seq, unet, withLeaves, zeros } from '../lib/index.ts';
 import { foldIn } from '../lib/core/key.ts';
 import { ganLoss } from '../lib/losses/gan.ts';
 import { cgan, gan, l1, parseObjective, plus, showObjective, discriminatorChannels, type Objective } from '../lib/losses/objective.ts';
@@ -216,6 +216,30 @@ describe('the training step and the fold', () => {
     expect(stateTensors(good).every((t) => !t.isDisposed)).toBe(true);
     expect(Number.isFinite(stateTensors(good)[0]!.dataSync()[0])).toBe(true);
     disposeState(good);
+  });
+
+  it('a diverging step frees only what it made: state a layer passed through stays alive', () => {
+    // G = a stateful layer that returns its state as it was, then the usual U-Net.
+    const passThrough = leaf({
+      name: 'counter',
+      geom: pointwise,
+      output: (sh) => E.right(sh),
+      state: () => ({ seen: zeros([1]) }),
+      apply: (_p, st, x) => [x, st] as const,
+    });
+    const base = spec();
+    const withState = { ...base, generator: seq(passThrough, base.generator) };
+    const init = initTrainState(withState, makeKey(0));
+    if (E.isLeft(init)) throw new Error(init.left.message);
+    const s = init.right;
+    const { x, y } = pair();
+    const bad = tf.mul(x, NaN) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    expect(() => makeStep(withState, { donate: true })(s, { x: bad, y })).toThrow(DivergedError);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(stateTensors(s).every((t) => !t.isDisposed)).toBe(true);
+    disposeState(s);
+    tf.dispose([x, y, bad]);
   });
 
   it('checks shapes before allocating: G must return the target shape', () => {

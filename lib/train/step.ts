@@ -14,7 +14,7 @@ import { leaves, withLeaves, type Tree } from '../core/tree.ts';
 import { ganLoss } from '../losses/gan.ts';
 import { adversarialTerm } from '../losses/objective.ts';
 import { adamUpdate } from '../optim/adam.ts';
-import { adamOf, type Batch, type Pix2PixSpec, type TrainState } from './state.ts';
+import { adamOf, stateTensors, type Batch, type Pix2PixSpec, type TrainState } from './state.ts';
 
 export interface StepMetrics {
   /** D's loss on real and on fake pairs (absent without an adversarial term). */
@@ -78,10 +78,12 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
     const lr = adam.lr * (spec.schedule?.(batch.epoch ?? s.epoch) ?? 1);
 
     // Made inside G's taped function but needed after it: kept, so they are
-    // disposed by hand if the step fails.
+    // disposed by hand if the step fails. A tensor passed through from the
+    // state given (a state a layer left as it was) is not the step's to free.
+    const given = new Set(stateTensors(s));
     const kept: tf.Tensor[] = [];
     const keep = <T extends Tree>(tree: T): T => {
-      for (const t of leaves(tree)) kept.push(tf.keep(t));
+      for (const t of leaves(tree)) if (!given.has(t)) kept.push(tf.keep(t));
       return tree;
     };
     let gState: Tree = s.g.state;
