@@ -4,6 +4,8 @@
 // through tf ops, the fused Adam against the tf-ops Adam, memory, and three
 // pix2pix training steps on 'native' against 'cpu'. Skipped where the native
 // module is not built.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as E from 'fp-ts/lib/Either.js';
@@ -19,11 +21,9 @@ import {
   type ElementwiseAddon,
 } from '../lib/backend/native/kernels/elementwise.ts';
 import { fusedNorm, hasFusedNorm, NORM_GRAD_KERNEL, NORM_KERNEL } from '../lib/backend/native/kernels/norm.ts';
-import { flatten, makeKey, norm } from '../lib/index.ts';
+import { makeKey, norm } from '../lib/index.ts';
 import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
-import { disposeReplaced, disposeState, initTrainState, type TrainState } from '../lib/train/state.ts';
-import { makeStep } from '../lib/train/step.ts';
-import { tinySpec } from './helpers/tiny-spec.ts';
+import { trainTiny, worstDifference, type TinyRun } from './helpers/tiny-spec.ts';
 
 const native = loadNative();
 
@@ -447,36 +447,27 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
   });
 
   it('three pix2pix training steps on native == on cpu (losses and weights within 1e-4)', async () => {
-    const spec = tinySpec;
-    const train = async (name: string) => {
-      await tf.setBackend(name);
-      const init = initTrainState(spec, makeKey(3));
-      if (E.isLeft(init)) throw new Error(init.left.message);
-      let s: TrainState = init.right;
-      const step = makeStep(spec);
-      const x = tf.tensor4d(values(31, 16 * 16 * 3), [1, 16, 16, 3]);
-      const y = tf.tanh(tf.mul(x, -0.7)) as tf.Tensor4D;
-      const losses: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const [n, m] = step(s, { x, y });
-        losses.push(m.dReal!, m.dFake!, m.gGan!, m.gL1, m.gL2);
-        disposeReplaced(s, n);
-        s = n;
-      }
-      const weights = [...flatten(s.g.params), ...flatten(s.d.params)].map(([, t]) => t.dataSync().slice());
-      disposeState(s);
-      tf.dispose([x, y]);
-      return { losses, weights };
-    };
-    const want = await train('cpu');
-    const got = await train('native');
+    await tf.setBackend('cpu');
+    const want = trainTiny();
     await tf.setBackend('native');
-    want.losses.forEach((w, i) => expect(Math.abs(got.losses[i]! - w), `loss ${i}`).toBeLessThanOrEqual(1e-4 * Math.abs(w) + 1e-6));
-    want.weights.forEach((w, i) => {
-      const scale = Math.max(...Array.from(w, Math.abs));
-      let worst = 0;
-      for (let j = 0; j < w.length; j++) worst = Math.max(worst, Math.abs(got.weights[i]![j]! - w[j]!));
-      expect(worst / scale, `weight ${i}`).toBeLessThanOrEqual(1e-4);
-    });
+    const got = trainTiny();
+    const worst = worstDifference(got, want);
+    expect(worst.loss).toBeLessThanOrEqual(1e-4);
+    expect(worst.weight).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('with other thread counts (1, 3, 16 OpenMP threads, each its own process) the same training, donated', async () => {
+    await tf.setBackend('cpu');
+    const want = trainTiny();
+    await tf.setBackend('native');
+    const script = fileURLToPath(new URL('./helpers/train-tiny-native.ts', import.meta.url));
+    for (const threads of ['1', '3', '16']) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, OMP_NUM_THREADS: threads } });
+      expect(r.status, r.stderr).toBe(0);
+      const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TinyRun;
+      const worst = worstDifference(got, want);
+      expect(worst.loss, `${threads} threads`).toBeLessThanOrEqual(1e-4);
+      expect(worst.weight, `${threads} threads`).toBeLessThanOrEqual(1e-4);
+    }
   });
 });
