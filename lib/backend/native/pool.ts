@@ -48,9 +48,9 @@ export class BufferPool {
   #liveBytes = 0;
   #peakBytes = 0;
   #reused = 0;
+  #allocated = 0;
   /** Fill every output with NaN first (tests: a kernel that skips an element shows). */
   poison = false;
-  #allocated = 0;
 
   /** maxFreeBytes bounds the free lists; 0 turns pooling off. */
   constructor(readonly maxFreeBytes: number) {}
