@@ -14,6 +14,8 @@ import {
   saveCheckpointSync,
   type CheckpointContents,
   type SaveStep,
+  findCheckpoint,
+  settleCheckpoint,
 } from '../lib/io/checkpoint.ts';
 
 let root: string;
@@ -364,7 +366,8 @@ describe('tensor ownership', () => {
 // ------------------------------------------------------------- atomicity
 
 const steps: SaveStep[] = ['weights-written', 'written', 'old-moved', 'new-in-place', 'done'];
-const newFrom: ReadonlySet<SaveStep> = new Set(['new-in-place', 'done']);
+// From 'written' on, the new checkpoint is complete on disk: a crash from there on loads it.
+const newFrom: ReadonlySet<SaveStep> = new Set(['written', 'old-moved', 'new-in-place', 'done']);
 
 const contentsWith = (value: number): CheckpointContents => ({
   trees: { p: { w: tf.fill([3, 5], value), k: tf.scalar(value, 'int32') } },
@@ -377,7 +380,7 @@ const valueOf = async (dir: string): Promise<unknown> => {
 };
 
 describe('atomic saves', () => {
-  it('a crash at any point leaves the old or the new checkpoint, and the next save cleans up', async () => {
+  it('a crash at any point leaves the old or the new checkpoint: the newest complete one loads, and the next save cleans up', async () => {
     const dir = freshDir();
     const [a, b, c] = [contentsWith(1), contentsWith(2), contentsWith(3)];
     await saveCheckpoint(dir, a);
@@ -407,19 +410,46 @@ describe('atomic saves', () => {
     [a, b, c].forEach((x) => disposeAll(x.trees));
   });
 
-  it('a crash during the very first save leaves no checkpoint, and says so', async () => {
+  it('a crash during the very first save: nothing before the weights and manifest are written, the new checkpoint after', async () => {
     const dir = freshDir();
     const a = contentsWith(1);
     const images = path.join(root, `images-${cases++}`);
     await saveCheckpoint(dir, a, {
       onStep: (step) => fs.cpSync(path.dirname(dir), path.join(images, step), { recursive: true }),
     });
-    for (const step of ['written', 'old-moved'] as const) {
-      const image = path.join(images, step, 'ck');
-      expect((await failure(loadCheckpoint(image))).message).toBe(`checkpoint directory ${image} does not exist`);
-    }
-    expect(await valueOf(path.join(images, 'new-in-place', 'ck'))).toBe(1);
+    const first = path.join(images, 'weights-written', 'ck');
+    expect((await failure(loadCheckpoint(first))).message).toBe(`checkpoint directory ${first} does not exist`);
+    expect(await findCheckpoint(first)).toBeUndefined();
+    for (const step of ['written', 'old-moved', 'new-in-place'] as const) expect(await valueOf(path.join(images, step, 'ck'))).toBe(1);
     disposeAll(a.trees);
+  });
+
+  it('settleCheckpoint finishes or rolls back the swap a crash interrupted: one directory left, the newest complete one', async () => {
+    const dir = freshDir();
+    const [a, b] = [contentsWith(1), contentsWith(2)];
+    await saveCheckpoint(dir, a);
+    const images = path.join(root, `images-${cases++}`);
+    await saveCheckpoint(dir, b, {
+      onStep: (step) => fs.cpSync(path.dirname(dir), path.join(images, step), { recursive: true }),
+    });
+    const did: Record<string, string | undefined> = {};
+    for (const step of steps) {
+      const image = path.join(images, step, 'ck');
+      did[step] = await settleCheckpoint(image);
+      expect({ step, left: siblings(image) }).toEqual({ step, left: ['ck'] });
+      expect({ step, value: await valueOf(image) }).toEqual({ step, value: newFrom.has(step) ? 2 : 1 });
+      expect(await settleCheckpoint(image)).toBeUndefined(); // settled: nothing more to do
+    }
+    // A partial temporary copy is removed; complete ones are swapped in; a lone backup is renamed back.
+    expect(did).toEqual({ 'weights-written': 'cleaned', written: 'finished', 'old-moved': 'finished', 'new-in-place': 'cleaned', done: undefined });
+    // The backup alone (the new copy lost): rolled back.
+    const lone = path.join(images, 'old-moved-lone');
+    fs.cpSync(path.join(images, 'weights-written'), lone, { recursive: true });
+    fs.renameSync(path.join(lone, 'ck'), path.join(lone, 'ck.old'));
+    expect(await settleCheckpoint(path.join(lone, 'ck'))).toBe('rolled back');
+    expect(await valueOf(path.join(lone, 'ck'))).toBe(1);
+    expect(siblings(path.join(lone, 'ck'))).toEqual(['ck']);
+    [a, b].forEach((x) => disposeAll(x.trees));
   });
 
   it('a save that fails at any step leaves the directory as it was (or done), with nothing left over', async () => {
@@ -435,7 +465,9 @@ describe('atomic saves', () => {
         };
         if (sync) expect(() => saveCheckpointSync(dir, b, { onStep })).toThrow(boom);
         else await expect(saveCheckpoint(dir, b, { onStep })).rejects.toBe(boom);
-        expect({ step, sync, value: await valueOf(dir) }).toEqual({ step, sync, value: newFrom.has(step) ? 2 : 1 });
+        // Before the new one is in place, a failure puts the old one back.
+        const inPlace = step === 'new-in-place' || step === 'done';
+        expect({ step, sync, value: await valueOf(dir) }).toEqual({ step, sync, value: inPlace ? 2 : 1 });
         expect(siblings(dir)).toEqual(['ck']);
       }
     }

@@ -17,7 +17,9 @@
  * | between 1 and 2                | `dir.old` (old), complete tmp          | old, from `dir.old` |
  * | between 2 and 3, or during 3   | `dir` (new), `dir.old` (old, partial)  | new                 |
  *
- * Readers take `dir`, or `dir.old` when `dir` is missing (`resolveDir`). The
+ * Readers take the newest complete version: a complete temporary directory
+ * of a writer that is gone, else `dir`, else `dir.old` (recover.ts, which
+ * also finishes or rolls back an interrupted swap for the next writer). The
  * next write cleans up: it deletes temporary directories left by processes
  * that are gone (or by this process, from an earlier failed write), and
  * deletes a leftover `dir.old` only while `dir` exists; when `dir` is missing
@@ -30,11 +32,11 @@
  * Writes to the same directory from this process are queued, one at a time.
  * Two processes writing the same directory at once are not supported.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { CheckpointError } from './errors.ts';
+import { claimTmp, releaseTmp, staleTmpsOf } from './tmp.ts';
 
 /**
  * The points of a save at which a crash is interesting; the save calls a
@@ -49,36 +51,11 @@ export const backupOf = (dir: string): string => `${dir}.old`;
 
 const MARKER = 'manifest.json';
 
-/** Temporary directories this process is writing right now. */
-const active = new Set<string>();
 /** Per resolved target directory: the tail of the queue of async writes. */
 const queues = new Map<string, Promise<void>>();
 
 const errno = (e: unknown): string | undefined =>
   typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
-
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-const tmpNameFor = (target: string): string => `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errno(e) === 'EPERM'; // exists, owned by someone else
-  }
-};
-
-/** Whether a sibling entry is a temporary directory of `target` that nobody is writing. */
-const isStaleTmp = (target: string, name: string): boolean => {
-  const m = new RegExp(`^${escapeRegExp(path.basename(target))}\\.tmp-(\\d+)-[0-9a-f]+$`).exec(name);
-  if (m === null) return false;
-  const full = path.join(path.dirname(target), name);
-  if (active.has(full)) return false;
-  const pid = Number(m[1]);
-  return pid === process.pid || !isAlive(pid);
-};
 
 /** fsync of a directory, where the platform allows it (Windows does not). */
 const IGNORED_DIR_SYNC = new Set(['EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'EACCES']);
@@ -91,22 +68,6 @@ const refusal = (target: string): CheckpointError =>
 
 const notDir = (target: string): CheckpointError =>
   new CheckpointError(target, `${target} exists and is not a directory`);
-
-/**
- * The directory to read: `dir`, or its backup when `dir` is missing because
- * a save crashed between its two renames; undefined when neither exists.
- */
-export const resolveDir = async (dir: string): Promise<string | undefined> => {
-  for (const candidate of [dir, backupOf(dir)]) {
-    try {
-      await fsp.stat(candidate);
-      return candidate;
-    } catch (e) {
-      if (errno(e) !== 'ENOENT') throw e;
-    }
-  }
-  return undefined;
-};
 
 // ---------------------------------------------------------------- async
 
@@ -157,9 +118,7 @@ const checkTargetAsync = async (target: string): Promise<void> => {
 };
 
 const removeStaleAsync = async (target: string): Promise<void> => {
-  for (const name of await fsp.readdir(path.dirname(target))) {
-    if (isStaleTmp(target, name)) await rmAsync(path.join(path.dirname(target), name));
-  }
+  for (const stale of staleTmpsOf(target)) await rmAsync(stale);
 };
 
 /** Run `f` after every earlier async write to `target` has finished. */
@@ -194,8 +153,7 @@ export const writeDirAtomically = (
     await fsp.mkdir(parent, { recursive: true });
     await checkTargetAsync(target);
     await removeStaleAsync(target);
-    const tmp = tmpNameFor(target);
-    active.add(tmp);
+    const tmp = claimTmp(target);
     let movedOld = false;
     let inPlace = false;
     try {
@@ -225,7 +183,7 @@ export const writeDirAtomically = (
       }
       throw e;
     } finally {
-      active.delete(tmp);
+      releaseTmp(tmp);
     }
   });
 };
@@ -290,9 +248,8 @@ export const writeDirAtomicallySync = (dir: string, fill: (tmp: string) => void,
   const old = backupOf(target);
   fs.mkdirSync(parent, { recursive: true });
   checkTargetSync(target);
-  for (const name of fs.readdirSync(parent)) if (isStaleTmp(target, name)) rmSync(path.join(parent, name));
-  const tmp = tmpNameFor(target);
-  active.add(tmp);
+  for (const stale of staleTmpsOf(target)) rmSync(stale);
+  const tmp = claimTmp(target);
   let movedOld = false;
   let inPlace = false;
   try {
@@ -322,6 +279,6 @@ export const writeDirAtomicallySync = (dir: string, fill: (tmp: string) => void,
     }
     throw e;
   } finally {
-    active.delete(tmp);
+    releaseTmp(tmp);
   }
 };
