@@ -23,6 +23,7 @@ import {
 import { fusedNorm, hasFusedNorm, NORM_GRAD_KERNEL, NORM_KERNEL } from '../lib/backend/native/kernels/norm.ts';
 import { makeKey, norm } from '../lib/index.ts';
 import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
+import { sumOfSquares } from '../lib/optim/global-norm.ts';
 import { trainTiny, worstDifference, type TinyRun } from './helpers/tiny-spec.ts';
 
 const native = loadNative();
@@ -230,6 +231,30 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
     check([64, 5000], [1], false, 5);
     check([3, 20000, 5], [1], true, 6);
     check([2, 3, 4, 5], [0, 2], false, 7); // not adjacent: the cpu kernel's
+  });
+
+  it('the sum of squares of many tensors (Pix2pixSumSquares) == a double-precision loop here; overflow is Infinity, NaN stays NaN; == the tf-ops path on cpu', async () => {
+    const oracle = (arrays: Float32Array[]) => Math.fround(arrays.reduce((s, a) => a.reduce((t, v) => t + v * v, s), 0));
+    const shapes = [[3, 3, 2, 8], [8], [2, 48, 48, 64], [300001], []];
+    const arrays = shapes.map((sh, i) => values(11 + i, size(sh)));
+    const ts = shapes.map((sh, i) => tf.tensor(arrays[i]!, sh));
+    const fused = sumOfSquares(ts);
+    const got = fused.dataSync()[0]!;
+    expect(Math.abs(got - oracle(arrays))).toBeLessThanOrEqual(2 * 1.2e-7 * oracle(arrays));
+    // Squares past float32's range overflow the sum to Infinity; a NaN element makes it NaN.
+    const big = tf.tensor([3e19, 1]);
+    const nan = tf.tensor([1, NaN]);
+    expect(tf.tidy(() => sumOfSquares([ts[0]!, big]).dataSync()[0])).toBe(Infinity);
+    expect(tf.tidy(() => sumOfSquares([nan, ts[1]!]).dataSync()[0])).toBeNaN();
+    // The composed path (the cpu backend has no such kernel) agrees.
+    await tf.setBackend('cpu');
+    const cpuTs = shapes.map((sh, i) => tf.tensor(arrays[i]!, sh));
+    const composed = tf.tidy(() => sumOfSquares(cpuTs).dataSync()[0]!);
+    expect(Math.abs(composed - got)).toBeLessThanOrEqual(1e-5 * got);
+    expect(tf.tidy(() => sumOfSquares([tf.tensor([3e19, 1])]).dataSync()[0])).toBe(Infinity);
+    tf.dispose(cpuTs);
+    await useBackend('native', { quiet: true });
+    tf.dispose([...ts, fused, big, nan]);
   });
 
   it('Concat and SplitV along any axis == the cpu kernels', () => {

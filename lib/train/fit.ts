@@ -18,10 +18,26 @@ export interface FitHooks {
   readonly maxSteps?: number;
 }
 
-/** Thrown by fit when a step fails; carries the last good state, still alive. */
+/**
+ * Where a fold failed: the batch source (a file that cannot be decoded), the
+ * step itself (a diverged loss), or a hook (a checkpoint that cannot be
+ * written).
+ */
+export type FitPhase = 'data' | 'step' | 'hook';
+
+/**
+ * Thrown by fit when the batch source, a step or a hook fails. It carries
+ * the state to carry on from, still alive (the caller disposes it): the last
+ * good state before the step that failed, or, when a hook failed, the
+ * state the hook was given.
+ */
 export class FitError extends Error {
   override readonly name = 'FitError';
-  constructor(override readonly cause: unknown, readonly state: TrainState) {
+  constructor(
+    override readonly cause: unknown,
+    readonly state: TrainState,
+    readonly phase: FitPhase = 'step',
+  ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
 }
@@ -35,20 +51,37 @@ export const fit = async (
   let state = initial;
   const done = () => hooks.shouldStop?.(state) === true || (hooks.maxSteps !== undefined && state.step >= hooks.maxSteps);
   if (done()) return state;
-  for await (const batch of batches) {
-    let next: TrainState;
-    let metrics: StepMetrics;
-    try {
-      [next, metrics] = step(state, batch);
-    } catch (e) {
-      throw new FitError(e, state);
-    } finally {
-      tf.dispose([batch.x, batch.y]);
+  const source = batches[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let item: IteratorResult<Batch>;
+      try {
+        item = await source.next();
+      } catch (e) {
+        throw new FitError(e, state, 'data');
+      }
+      if (item.done === true) break;
+      const batch = item.value;
+      let next: TrainState;
+      let metrics: StepMetrics;
+      try {
+        [next, metrics] = step(state, batch);
+      } catch (e) {
+        throw new FitError(e, state, 'step');
+      } finally {
+        tf.dispose([batch.x, batch.y]);
+      }
+      disposeReplaced(state, next);
+      state = next;
+      try {
+        await hooks.onStep?.(state, metrics);
+      } catch (e) {
+        throw new FitError(e, state, 'hook');
+      }
+      if (done()) break;
     }
-    disposeReplaced(state, next);
-    state = next;
-    await hooks.onStep?.(state, metrics);
-    if (done()) break;
+  } finally {
+    await source.return?.();
   }
   return state;
 };

@@ -14,6 +14,7 @@ import { leaves, withLeaves, type Tree } from '../core/tree.ts';
 import { ganLoss } from '../losses/gan.ts';
 import { adversarialTerm } from '../losses/objective.ts';
 import { adamUpdate } from '../optim/adam.ts';
+import { sumOfSquares } from '../optim/global-norm.ts';
 import { adamOf, stateTensors, type Batch, type Pix2PixSpec, type TrainState } from './state.ts';
 
 export interface StepMetrics {
@@ -29,19 +30,30 @@ export interface StepMetrics {
   readonly lr: number;
 }
 
-/** Thrown when a loss is NaN or infinite; the state passed to the step is still intact. */
+/**
+ * Thrown when a loss is NaN or infinite, or a network's gradient is (its
+ * squared norm overflows float32: its Adam update would put Inf into the
+ * second moment, or NaN into the weights). `step` is the number the step
+ * would have had (state.step + 1, as in the logs: steps count from 1); the
+ * state passed to the step is still intact.
+ */
 export class DivergedError extends Error {
   override readonly name = 'DivergedError';
-  constructor(readonly step: number, readonly metrics: StepMetrics) {
-    super(`training diverged at step ${step}: a loss is not finite (${JSON.stringify(metrics)})`);
+  constructor(
+    readonly step: number,
+    readonly metrics: StepMetrics,
+    readonly reason = `a loss is not finite (${JSON.stringify(metrics)})`,
+  ) {
+    super(`training diverged at step ${step}: ${reason}`);
   }
 }
 
-/** D's update: its new parameters, state and moments, and its two losses. */
+/** D's update: its new parameters, state and moments, its two losses and its gradient's squared norm. */
 interface DPhase {
   readonly d: TrainState['d'];
   readonly dOpt: TrainState['dOpt'];
   readonly dLosses: tf.Tensor;
+  readonly dGradSq: tf.Scalar;
 }
 
 export type Step = (state: TrainState, batch: Batch) => [TrainState, StepMetrics];
@@ -101,7 +113,7 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
             gState = keep(newGState);
             if (adv) {
               dPhase = offTape(() => updateD(out as tf.Tensor4D));
-              [dPhase.d.params, dPhase.d.state, dPhase.dOpt.m, dPhase.dOpt.v, dPhase.dLosses].forEach(keep);
+              [dPhase.d.params, dPhase.d.state, dPhase.dOpt.m, dPhase.dOpt.v, dPhase.dLosses, dPhase.dGradSq].forEach(keep);
             }
             const diff = tf.sub(y, out);
             const adversarial = dPhase ? ganLoss(spec.objective.ganMode, D.apply(dPhase.d.params, dPhase.d.state, dInput(x, out), dCtx)[0], true) : tf.scalar(0);
@@ -109,11 +121,17 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
           })(leaves(s.g.params), tf.tensor1d([adv?.weight ?? 0, wL1, wL2])),
         ) as { value: tf.Tensor; grads: tf.Tensor[] };
 
-        // Every loss is known before G's parameters change: a step that
-        // diverges throws here and drops all it made.
-        const [dReal = NaN, dFake = NaN, gGan = NaN, gL1 = NaN, gL2 = NaN] = [...(dPhase?.dLosses.dataSync() ?? [0, 0]), ...gPhase.value.dataSync()];
+        // Every loss, and whether both gradients are finite, is known before
+        // G's parameters change (one read-back): a step that diverges throws
+        // here and drops all it made.
+        const gGradSq = sumOfSquares(gPhase.grads);
+        const read = tf.concat([dPhase?.dLosses ?? tf.zeros([2]), gPhase.value, tf.stack([dPhase?.dGradSq ?? tf.scalar(0), gGradSq])]).dataSync();
+        const [dReal = NaN, dFake = NaN, gGan = NaN, gL1 = NaN, gL2 = NaN, dSq = NaN, gSq = NaN] = read;
         const metrics: StepMetrics = adv ? { dReal, dFake, gGan, gL1, gL2, lr } : { gL1, gL2, lr };
-        if (![dReal, dFake, gGan, gL1, gL2].every((v) => Number.isFinite(v))) throw new DivergedError(s.step, metrics);
+        if (![dReal, dFake, gGan, gL1, gL2].every((v) => Number.isFinite(v))) throw new DivergedError(s.step + 1, metrics);
+        for (const [net, sq] of [['D', dSq], ['G', gSq]] as const)
+          if (!Number.isFinite(sq))
+            throw new DivergedError(s.step + 1, metrics, `${net}'s gradient is not finite (the sum of its squares is ${sq}), so its Adam update would put Inf or NaN into ${net}'s moments or weights; the losses were ${JSON.stringify(metrics)}`);
 
         const [gParams, gOpt] = adamUpdate(adam, gPhase.grads, s.gOpt, s.g.params, lr, donate);
         tf.dispose(gPhase.grads);
@@ -127,7 +145,7 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
           epoch: batch.epoch ?? s.epoch,
           position: (batch.index ?? s.position) + 1,
         };
-        dPhase?.dLosses.dispose();
+        tf.dispose(dPhase ? [dPhase.dLosses, dPhase.dGradSq] : []);
         return [state, metrics] as any;
       }) as unknown as [TrainState, StepMetrics];
     } catch (e) {
@@ -144,8 +162,9 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
           const [faked] = D.apply(p, s.d.state, dInput(x, fake), dCtx);
           return tf.stack([ganLoss(spec.objective.ganMode, real, true), ganLoss(spec.objective.ganMode, faked, false)]);
         })(leaves(s.d.params), tf.tensor1d([0.5, 0.5]));
+        const dGradSq = sumOfSquares(grads);
         const [dParams, dOpt] = adamUpdate(adam, grads, s.dOpt, s.d.params, lr);
-        return { d: { params: dParams, state: updatedDState(s.d.state, dParams, x, y, fake) }, dOpt, dLosses: value };
+        return { d: { params: dParams, state: updatedDState(s.d.state, dParams, x, y, fake) }, dOpt, dLosses: value, dGradSq };
       }) as DPhase;
     }
   };

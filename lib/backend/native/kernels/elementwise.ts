@@ -3,7 +3,8 @@
  * 'native' backend: the binary maps with broadcasting (Add, Sub, Multiply,
  * RealDiv, SquaredDifference, Maximum, Minimum and the comparisons), the
  * unary maps and activations, Select, Sum and Mean, Concat and SplitV, the
- * fused Adam update ('Pix2pixAdam', used by lib/optim/adam.ts), the fused
+ * fused Adam update ('Pix2pixAdam', used by lib/optim/adam.ts), the sum of
+ * squares of many tensors ('Pix2pixSumSquares', lib/optim/global-norm.ts), the fused
  * batch / instance norm (./norm.ts, used by lib/layers/norm.ts) and the
  * fused Relu / LeakyRelu gradients (./activations.ts).
  *
@@ -31,6 +32,8 @@ export interface ElementwiseAddon {
   reduce(op: 0 | 1, out: Float32Array, x: Float32Array, outer: number, reduced: number, inner: number): void;
   copy2d(dst: Float32Array, dstOffset: number, dstStride: number, src: Float32Array, srcOffset: number, srcStride: number, rows: number, width: number): void;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, ...k: number[]): void;
+  /** The sum of x[i]^2, in double. */
+  sumSquares(x: Float32Array): number;
   /** Makes glibc keep freed memory for reuse (see src/elementwise.cc); false where it cannot. */
   tuneMalloc(): boolean;
   threads(): number;
@@ -51,6 +54,14 @@ const UNARY = {
  * (float32 constants, one rounding per op). Registered for 'native' only.
  */
 export const ADAM_KERNEL = 'Pix2pixAdam';
+
+/**
+ * The sum of squares of every element of any number of float32 tensors
+ * (inputs: an array, as Concat's), summed in double and returned as a
+ * float32 scalar: Infinity when the sum overflows float32, NaN when an
+ * element is NaN. Used by lib/optim/global-norm.ts. Registered for 'native' only.
+ */
+export const SUM_SQUARES_KERNEL = 'Pix2pixSumSquares';
 
 export interface AdamKernelAttrs {
   readonly lr: number;
@@ -306,6 +317,21 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
       const outs = inPlace ? ([ins[0]!, ins[2]!, ins[3]!] as const) : ([outputArray(n), outputArray(n), outputArray(n)] as const);
       ew.adam(ins[0]!, ins[1]!, ins[2]!, ins[3]!, ...outs, ...k);
       return outs.map((o) => backend.makeTensorInfo(param.shape, 'float32', o));
+    },
+  });
+
+  configs.push({
+    kernelName: SUM_SQUARES_KERNEL,
+    backendName: 'native',
+    kernelFunc: (args) => {
+      const backend = args.backend as MathBackendCPU;
+      let total = 0;
+      for (const t of args.inputs as unknown as Info[]) {
+        const v = values(backend, t);
+        if (!v) throw new Error(`${SUM_SQUARES_KERNEL}: every input must be a float32 tensor`);
+        total += ew.sumSquares(v);
+      }
+      return backend.makeTensorInfo([], 'float32', Float32Array.of(total));
     },
   });
 

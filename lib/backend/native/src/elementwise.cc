@@ -193,6 +193,18 @@ napi_value copy2d(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// sumSquares(x) -> the sum of x[i]^2, in double.
+napi_value sum_squares(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, &args, 1)) return nullptr;
+  float* x;
+  size_t n;
+  if (!f32(env, args.v[0], &x, &n)) return nullptr;
+  napi_value r;
+  napi_create_double(env, ew::sum_squares_f32(x, static_cast<int64_t>(n)), &r);
+  return r;
+}
+
 // adam(p, g, m, v, pOut, mOut, vOut, b1, c1, b2, c2, sb2, eps, step)
 // The constants arrive as doubles holding float32 values (Math.fround).
 napi_value adam(napi_env env, napi_callback_info info) {
@@ -296,6 +308,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "reduce", reduce);
   export_function(env, exports, "copy2d", copy2d);
   export_function(env, exports, "adam", adam);
+  export_function(env, exports, "sumSquares", sum_squares);
   export_function(env, exports, "normForward", norm_forward);
   export_function(env, exports, "normBackward", norm_backward);
   export_function(env, exports, "tuneMalloc", tune_malloc);

@@ -183,6 +183,21 @@ inline double sum_contig(const float* __restrict x, int64_t n, float div) {
   return s;
 }
 
+// Sum of x*x over n floats, in double, 16 accumulators as above.
+inline double sum_squares_contig(const float* __restrict x, int64_t n) {
+  double acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) {
+      const double v = static_cast<double>(x[i + j]);
+      acc[j] += v * v;
+    }
+  for (; i < n; ++i) acc[0] += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  double s = 0;
+  for (int j = 0; j < 16; ++j) s += acc[j];
+  return s;
+}
+
 // acc[b] += x[r, b] over rows [r0, r1) of a [*, B] block.
 inline void sum_cols(double* __restrict acc, const float* __restrict x, int64_t r0, int64_t r1, int64_t B, float div) {
   if (div == 0.f) {
@@ -297,6 +312,17 @@ void select_f32(float* __restrict out, const uint8_t* __restrict cond, const flo
     const int64_t s = k * kBlock, end = std::min(n, s + kBlock);
     for (int64_t i = s; i < end; ++i) out[i] = cond[i] == 1 ? t[i] : e[i];
   }
+}
+
+double sum_squares_f32(const float* x, int64_t n) {
+  double s = 0;
+#pragma omp parallel reduction(+ : s) if (n >= kParMin && team() > 1)
+  {
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+    const int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
+    s += sum_squares_contig(x + i0, i1 - i0);
+  }
+  return s;
 }
 
 void reduce_f32(int op, float* out, const float* x, int64_t A, int64_t R, int64_t B) {
