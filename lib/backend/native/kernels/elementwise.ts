@@ -32,8 +32,8 @@ export interface ElementwiseAddon {
   reduce(op: 0 | 1, out: Float32Array, x: Float32Array, outer: number, reduced: number, inner: number): void;
   copy2d(dst: Float32Array, dstOffset: number, dstStride: number, src: Float32Array, srcOffset: number, srcStride: number, rows: number, width: number): void;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, ...k: number[]): void;
-  /** The sum of x[i]^2, in double. */
-  sumSquares(x: Float32Array): number;
+  /** The sum of the squares of every element of the arrays, in double (one parallel pass over all). */
+  sumSquares(xs: Float32Array[]): number;
   /** Makes glibc keep freed memory for reuse (see src/elementwise.cc); false where it cannot. */
   tuneMalloc(): boolean;
   threads(): number;
@@ -325,13 +325,12 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
     backendName: 'native',
     kernelFunc: (args) => {
       const backend = args.backend as MathBackendCPU;
-      let total = 0;
-      for (const t of args.inputs as unknown as Info[]) {
+      const arrays = (args.inputs as unknown as Info[]).map((t) => {
         const v = values(backend, t);
         if (!v) throw new Error(`${SUM_SQUARES_KERNEL}: every input must be a float32 tensor`);
-        total += ew.sumSquares(v);
-      }
-      return backend.makeTensorInfo([], 'float32', Float32Array.of(total));
+        return v;
+      });
+      return backend.makeTensorInfo([], 'float32', Float32Array.of(ew.sumSquares(arrays)));
     },
   });
 

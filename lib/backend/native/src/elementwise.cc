@@ -6,11 +6,13 @@
 // lengths, and throws a TypeError/RangeError instead of touching memory it
 // was not given.
 #include <cstring>
+#include <vector>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 #include "common.h"
+
 #include "ew_kernels.h"
 
 namespace {
@@ -193,15 +195,28 @@ napi_value copy2d(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
-// sumSquares(x) -> the sum of x[i]^2, in double.
+// sumSquares([x0, x1, ...]) -> the sum of every element's square, in double.
 napi_value sum_squares(napi_env env, napi_callback_info info) {
   Args args;
   if (!get_args(env, info, &args, 1)) return nullptr;
-  float* x;
-  size_t n;
-  if (!f32(env, args.v[0], &x, &n)) return nullptr;
+  uint32_t count = 0;
+  bool is_array = false;
+  if (napi_is_array(env, args.v[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, args.v[0], &count) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "pix2pix_elementwise.sumSquares: expected an array of Float32Arrays");
+    return nullptr;
+  }
+  std::vector<const float*> xs(count);
+  std::vector<int64_t> ns(count);
+  for (uint32_t k = 0; k < count; ++k) {
+    napi_value item;
+    float* x;
+    size_t n;
+    if (napi_get_element(env, args.v[0], k, &item) != napi_ok || !f32(env, item, &x, &n)) return nullptr;
+    xs[k] = x;
+    ns[k] = static_cast<int64_t>(n);
+  }
   napi_value r;
-  napi_create_double(env, ew::sum_squares_f32(x, static_cast<int64_t>(n)), &r);
+  napi_create_double(env, ew::sum_squares_f32(xs.data(), ns.data(), static_cast<int64_t>(count)), &r);
   return r;
 }
 

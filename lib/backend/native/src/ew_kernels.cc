@@ -314,13 +314,22 @@ void select_f32(float* __restrict out, const uint8_t* __restrict cond, const flo
   }
 }
 
-double sum_squares_f32(const float* x, int64_t n) {
+double sum_squares_f32(const float* const* xs, const int64_t* ns, int64_t count) {
+  int64_t total = 0;
+  for (int64_t k = 0; k < count; ++k) total += ns[k];
   double s = 0;
-#pragma omp parallel reduction(+ : s) if (n >= kParMin && team() > 1)
+  // One parallel region for all the arrays (a region per array would pay a
+  // thread wake-up each): thread t sums elements [i0, i1) of their
+  // concatenation, segment by segment.
+#pragma omp parallel reduction(+ : s) if (total >= kParMin && team() > 1)
   {
     const int t = omp_get_thread_num(), T = omp_get_num_threads();
-    const int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
-    s += sum_squares_contig(x + i0, i1 - i0);
+    const int64_t i0 = total * t / T, i1 = total * (t + 1) / T;
+    int64_t start = 0;
+    for (int64_t k = 0; k < count && start < i1; start += ns[k], ++k) {
+      const int64_t a = std::max(i0, start), b = std::min(i1, start + ns[k]);
+      if (a < b) s += sum_squares_contig(xs[k] + (a - start), b - a);
+    }
   }
   return s;
 }

@@ -49,9 +49,10 @@ void select_f32(float* out, const uint8_t* cond, const float* t, const float* e,
 // sum of float32 x/R (op 1: tf.js's Mean divides first, then sums).
 void reduce_f32(int op, float* out, const float* x, int64_t A, int64_t R, int64_t B);
 
-// The sum of x[i]^2 in double (NaN or Inf if an element is; it can exceed
-// FLT_MAX: the caller decides what overflow means).
-double sum_squares_f32(const float* x, int64_t n);
+// The sum of xs[k][i]^2 over `count` arrays of ns[k] floats, in double (NaN
+// or Inf if an element is; it can exceed FLT_MAX: the caller decides what
+// overflow means).
+double sum_squares_f32(const float* const* xs, const int64_t* ns, int64_t count);
 
 // rows x width block: dst[r*dstStride + c] = src[r*srcStride + c].
 void copy2d_f32(float* dst, int64_t dstStride, const float* src, int64_t srcStride, int64_t rows, int64_t width);
