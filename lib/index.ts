@@ -24,7 +24,7 @@ export { ganLoss, type GanMode } from './losses/gan.ts';
 export * from './losses/objective.ts';
 export * from './optim/adam.ts';
 export * from './optim/schedule.ts';
-export { initTrainState, stateTensors, disposeReplaced, disposeState, adamOf, type Pix2PixSpec, type TrainState, type Batch } from './train/state.ts';
+export { initTrainState, checkSpec, stateTensors, disposeReplaced, disposeState, adamOf, type Pix2PixSpec, type TrainState, type Batch } from './train/state.ts';
 export * from './train/step.ts';
 export * from './train/fit.ts';
 export { saveTrainState, saveTrainStateSync, loadTrainState, readTrainMeta, TrainMeta } from './train/checkpoint.ts';

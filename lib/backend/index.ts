@@ -2,9 +2,10 @@
  * Backend selection: native TensorFlow (tfjs-node[-gpu]) when installed, else
  * WebAssembly (XNNPACK) with the training kernels of ./kernels, else plain JS.
  *
- * Diagnostics go to stderr only: the CLI prints pure JSON on stdout. (The
+ * Diagnostics go to stderr only: the CLI prints pure JSON on stdout. The
  * cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js"
- * banner goes through console.warn, i.e. stderr, on its first tensor.)
+ * banner is switched off for the backends chosen here (useBackend says
+ * which and why instead).
  *
  * Threads: the wasm backend runs single-threaded in Node. tfjs-backend-wasm's
  * WASM_HAS_MULTITHREAD_SUPPORT flag returns false whenever IS_NODE
@@ -162,6 +163,11 @@ export async function useBackend(choice: BackendChoice = 'auto', opts?: { quiet?
   const info = await choose(choice);
   if (info.name === 'wasm' || info.name === 'cpu') registerTrainingKernels(info.name);
   await tf.ready();
+  // The cpu backend prints "Hi, looks like you are running TensorFlow.js in
+  // Node.js ... install our node backend" on its first tensor; this function
+  // already says which backend it took and why, so the banner is switched off.
+  const active = tf.backend() as unknown as { firstUse?: boolean };
+  if (active.firstUse === true) active.firstUse = false;
   if (opts?.quiet !== true) process.stderr.write(`pix2pix-ts backend ${info.reason}\n`);
   return info;
 }

@@ -7,7 +7,7 @@ import { evaluateRun, type EvalReport } from '../metrics/evaluate.ts';
 import { LAB_CHANNELS } from '../metrics/histogram.ts';
 import { PALETTES } from '../metrics/palette.ts';
 import type { SegmentationScores } from '../metrics/segmentation.ts';
-import { decodeFlags, oneOf, positiveIntFromString, UsageError, backendFlag } from './flags.ts';
+import { cliPhrasing, decodeFlags, oneOf, positiveIntFromString, UsageError, backendFlag } from './flags.ts';
 
 const paletteNames = Object.keys(PALETTES) as [string, ...string[]];
 
@@ -117,6 +117,7 @@ export const evalCommand = async (argv: readonly string[], out: (line: string) =
   const backend = await useBackend(f.backend ?? 'auto', { quiet: true });
   const toStdout = f.json === '-';
   const report = await evaluateRun({
+    phrasing: cliPhrasing,
     run: f.run,
     data: f.data,
     split: f.split ?? 'test',

@@ -7,7 +7,10 @@ import { downloadCommand, downloadHelp } from './download.ts';
 import { evalCommand, evalHelp } from './eval.ts';
 import { UsageError } from './flags.ts';
 
-const commands: Record<string, { run: (argv: readonly string[], out: (line: string) => void) => Promise<void>; help: string }> = {
+/** A command returns its exit status, or nothing for 0. */
+type Command = (argv: readonly string[], out: (line: string) => void) => Promise<void | number>;
+
+const commands: Record<string, { run: Command; help: string }> = {
   summary: { run: summaryCommand, help: summaryHelp },
   train: { run: trainCommand, help: trainHelp },
   test: { run: testCommand, help: testHelp },
@@ -30,7 +33,7 @@ Run 'pix2pix <command> --help' for a command's options.`;
 
 /** Errors whose message already says what and where: no stack trace needed. */
 const isDataOrRunError = (e: unknown): boolean =>
-  e instanceof Error && ['DataError', 'DatasetError', 'RunError', 'CheckpointError', 'DownloadError', 'ShapeException'].includes(e.name);
+  e instanceof Error && ['DataError', 'DatasetError', 'RunError', 'CheckpointError', 'DownloadError', 'ShapeException', 'WriteError', 'LockedError'].includes(e.name);
 
 /** Runs one command; returns the exit status (0 ok, 1 failure, 2 bad usage). */
 export const main = async (argv: readonly string[], out = (line: string) => console.log(line)): Promise<number> => {
@@ -41,7 +44,7 @@ export const main = async (argv: readonly string[], out = (line: string) => cons
   }
   const command = commands[name];
   if (!command) {
-    console.error(`pix2pix: unknown command '${name}'\n\n${usage}`);
+    console.error(`pix2pix: unknown command '${name}' (the commands: ${Object.keys(commands).join(', ')}; see 'pix2pix --help')`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -49,11 +52,10 @@ export const main = async (argv: readonly string[], out = (line: string) => cons
     return 0;
   }
   try {
-    await command.run(rest, out);
-    return 0;
+    return (await command.run(rest, out)) ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`pix2pix ${name}: ${e.message}\n\n${command.help}`);
+      console.error(`pix2pix ${name}: ${e.message}\nRun 'pix2pix ${name} --help' for its options.`);
       return 2;
     }
     if (e instanceof NetworkShapeError || e instanceof TrainingFailed || isDataOrRunError(e)) {

@@ -5,7 +5,7 @@ import type { Layer } from '../core/layer.ts';
 import type { Tree } from '../core/tree.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { networksOf, type TrainConfig } from '../train/config.ts';
-import { hasCheckpoint, readConfig, RunError, runPaths } from '../train/run-dir.ts';
+import { readConfig, runCheckpoint, RunError, runPaths } from '../train/run-dir.ts';
 import { disposeTree } from '../core/tree.ts';
 
 export interface TrainedGenerator {
@@ -17,7 +17,7 @@ export interface TrainedGenerator {
 
 export const loadGenerator = async (runDir: string): Promise<TrainedGenerator> => {
   const config = await readConfig(runDir);
-  if (!hasCheckpoint(runDir)) throw new RunError(`${runDir} has no checkpoint yet: train it first`);
+  if ((await runCheckpoint(runDir)) === undefined) throw new RunError(`${runDir} has no checkpoint yet: train it first (or, if it is training, wait for its first checkpoint)`);
   const nets = networksOf(config);
   if (E.isLeft(nets)) throw new RunError(`${runPaths(runDir).config}: ${nets.left}`);
   const G = nets.right.generator;

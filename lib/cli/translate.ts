@@ -1,6 +1,6 @@
 /** `pix2pix translate`: run a trained G over an image or a folder of images. */
-import { existsSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { existsSync, statSync, type Stats } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import * as tf from '@tensorflow/tfjs';
@@ -18,7 +18,9 @@ export const translateHelp = `pix2pix translate --run DIR --input FILE|DIR --out
 
   --run DIR        a run directory written by 'pix2pix train' (the model comes from its config)
   --input PATH     an image, or a folder of images
-  --output PATH    an image file (for one input) or a folder (written as NAME.png)
+  --output PATH    an image file (.png, .jpg or .webp) for one input, or a folder: each input
+                   becomes NAME.png there (two inputs of one name, x.jpg and x.png, are an
+                   error); an output never replaces an input file
   --seed N         the dropout noise (default 0): the same seed gives the same output
   --mode MODE      paper (default: dropout on, the image's own statistics) or eval
   --resize         resize inputs that do not fit the network to the training size
@@ -37,22 +39,56 @@ const Flags = t.exact(
 );
 const options = { run: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, seed: { type: 'string' }, mode: { type: 'string' }, resize: { type: 'boolean' }, backend: { type: 'string' } } as const;
 
+/** The output name of an input written into a folder. */
+const outputName = (file: string): string => `${basename(file, extname(file))}.png`;
+
+const identity = (st: Stats): string => `${st.dev}:${st.ino}`;
+
+/**
+ * Where each input goes, checked before anything is translated: two inputs
+ * must not share an output, and no output may be an input (compared as
+ * files: the same device and inode, so links and case-insensitive names
+ * count too).
+ */
+const plannedOutputs = (files: readonly string[], output: string, many: boolean): string[] => {
+  const outIsFolder = many || (existsSync(output) && statSync(output).isDirectory());
+  if (many && existsSync(output) && !statSync(output).isDirectory()) throw new UsageError(`--output ${output} is a file, but --input is a folder: give a folder`);
+  if (!outIsFolder && !['.png', '.jpg', '.jpeg', '.webp'].includes(extname(output).toLowerCase()))
+    throw new UsageError(`--output ${output}: an image file ends in .png, .jpg or .webp (or give a folder)`);
+  const targets = files.map((file) => (outIsFolder ? join(output, outputName(file)) : output));
+  const first = new Map<string, string>();
+  files.forEach((file, i) => {
+    const key = resolve(targets[i]!);
+    const other = first.get(key);
+    if (other !== undefined)
+      throw new UsageError(`--input: ${other} and ${file} would both be written to ${targets[i]} (outputs are NAME.png): rename one of them`);
+    first.set(key, file);
+  });
+  const inputs = new Map(files.map((file) => [identity(statSync(file)), file]));
+  targets.forEach((target) => {
+    const replaced = existsSync(target) ? inputs.get(identity(statSync(target))) : undefined;
+    if (replaced !== undefined) throw new UsageError(`--output: writing ${target} would replace the input ${replaced}: choose another --output`);
+  });
+  return targets;
+};
+
 export const translateCommand = async (argv: readonly string[], out: (line: string) => void): Promise<void> => {
   const f = decodeFlags(argv, options, Flags);
   for (const k of ['run', 'input', 'output'] as const) if (f[k] === undefined) throw new UsageError(`--${k} is required`);
   if (f.seed !== undefined && !/^\d+$/.test(f.seed)) throw new UsageError(`--seed: expected a non-negative integer, got "${f.seed}"`);
   const seed = Number(f.seed ?? 0);
   const input = f.input!;
+  const output = f.output!;
   if (!existsSync(input)) throw new UsageError(`--input: ${input} does not exist`);
   const many = statSync(input).isDirectory();
   const files = many ? (await listImages(input)).map((name) => join(input, name)) : [input];
   if (files.length === 0) throw new UsageError(`--input: ${input} holds no images`);
   if (!many && !isImageFile(input)) throw new UsageError(`--input: ${input} is not an image file`);
-
+  const targets = plannedOutputs(files, output, many);
   await useBackend(f.backend ?? 'auto', { quiet: true });
   const { config, generator: G, params, state } = await loadGenerator(f.run!);
   try {
-    for (const file of files) {
+    for (const [i, file] of files.entries()) {
       let img = await readImage(file, config.inChannels);
       const fits = G.shape([img.height, img.width, img.channels]);
       if (E.isLeft(fits) || fits.right[0] !== img.height || fits.right[1] !== img.width) {
@@ -64,7 +100,7 @@ export const translateCommand = async (argv: readonly string[], out: (line: stri
       }
       const x = tf.tensor4d(img.data, [1, img.height, img.width, img.channels]);
       const y = tf.tidy(() => G.apply(params, state, x, { mode: f.mode ?? 'paper', key: makeKey(seed) })[0]);
-      const target = many ? join(f.output!, `${basename(file, extname(file))}.png`) : f.output!;
+      const target = targets[i]!;
       await writeImage(target, y);
       tf.dispose([x, y]);
       out(`${file} -> ${target}`);

@@ -12,6 +12,7 @@
  * fails before training starts rather than hours into it.
  */
 import { basename, extname, join } from 'node:path';
+import { apiPhrasing, type Phrasing } from '../core/options.ts';
 import { isDirectory, listImages, listSubdirs, mapLimit, naturalCompare } from './files.ts';
 import {
   DataError,
@@ -58,6 +59,10 @@ export interface DatasetOptions {
    * which also catches files truncated after their header (slower).
    */
   readonly verify?: 'header' | 'decode';
+  /** Called as files are checked (done of total), e.g. for a progress line on a large set decoded in full. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** How messages name the options (default: as in this API; the CLI names its flags). */
+  readonly phrasing?: Phrasing;
 }
 
 /** One training pair as listed on disk; height and width are those of one half / of A. */
@@ -114,7 +119,7 @@ const stem = (file: string): string => basename(file, extname(file));
 const size = (h: number, w: number): string => `${w}x${h}`; // width x height, as image tools print it
 
 /** Pick the folder to list, or fail naming what was looked for and what exists. */
-const resolveDir = async (root: string, layout: Layout, split: string | undefined): Promise<string> => {
+const resolveDir = async (root: string, layout: Layout, split: string | undefined, say: Phrasing): Promise<string> => {
   if (!(await isDirectory(root))) throw new DataError(root, `dataset root ${root} does not exist or is not a folder`);
   const holdsData = async (dir: string): Promise<boolean> =>
     // Either of A/ or B/ counts, so that the missing one gets named later.
@@ -131,15 +136,15 @@ const resolveDir = async (root: string, layout: Layout, split: string | undefine
   }
   const dir = join(root, split);
   if (await isDirectory(dir)) return dir;
-  const why = (await holdsData(root)) ? `${root} holds the data directly: leave split unset or pass split '.'` : await splits();
+  const why = (await holdsData(root)) ? `${root} holds the data directly: pass ${say('split', '.')}` : await splits();
   throw new DataError(dir, `split folder ${dir} not found; ${why}`);
 };
 
-const listOrFail = async (dir: string): Promise<string[]> => {
+const listOrFail = async (dir: string, say: Phrasing): Promise<string[]> => {
   const files = await listImages(dir);
   if (files.length === 0) {
     const separate = (await isDirectory(join(dir, 'A'))) && (await isDirectory(join(dir, 'B')));
-    const hint = separate ? `; it has A/ and B/ folders: use layout 'separate'` : '';
+    const hint = separate ? `; it has A/ and B/ folders: use ${say('layout', 'separate')}` : '';
     throw new DataError(dir, `no images in ${dir} (looked for ${IMAGE_EXTENSIONS.join(', ')})${hint}`);
   }
   return files;
@@ -156,6 +161,18 @@ const applyRange = <T>(items: readonly T[], range: DatasetOptions['range'], dir:
     throw new DataError(dir, `range [${start}, ${end ?? ''}) selects no files out of the ${items.length} in ${dir}`);
   }
   return picked;
+};
+
+/** `check` with each call counted as done when it settles, reported to onProgress. */
+const counted = <T, R>(total: number, onProgress: DatasetOptions['onProgress'], check: (item: T) => Promise<R>) => {
+  let done = 0;
+  return async (item: T): Promise<R> => {
+    try {
+      return await check(item);
+    } finally {
+      onProgress?.(++done, total);
+    }
+  };
 };
 
 type Checked<E> = { ok: true; example: E } | { ok: false; problem: Skipped };
@@ -175,15 +192,15 @@ const probe = async (path: string, verify: 'header' | 'decode'): Promise<{ heigh
 };
 
 const listAligned = async (dir: string, opts: DatasetOptions, verify: 'header' | 'decode'): Promise<Checked<Example>[]> => {
-  const files = applyRange(await listOrFail(dir), opts.range, dir);
+  const files = applyRange(await listOrFail(dir, opts.phrasing ?? apiPhrasing), opts.range, dir);
   const stems = new Map<string, number>();
   for (const f of files) stems.set(stem(f), (stems.get(stem(f)) ?? 0) + 1);
-  return mapLimit(files, HEADER_CONCURRENCY, async (f): Promise<Checked<Example>> => {
+  return mapLimit(files, HEADER_CONCURRENCY, counted(files.length, opts.onProgress, async (f: string): Promise<Checked<Example>> => {
     const file = join(dir, f);
     try {
       const { height, width } = await probe(file, verify);
       if (width % 2 !== 0) {
-        return { ok: false, problem: { path: file, reason: `width ${width} is odd, so it cannot be an A|B pair side by side (is this the 'separate' layout?)` } };
+        return { ok: false, problem: { path: file, reason: `width ${width} is odd, so it cannot be an A|B pair side by side (is this the ${(opts.phrasing ?? apiPhrasing)('layout', 'separate')} layout?)` } };
       }
       // Names feed output file names, so keep them unique.
       const name = stems.get(stem(f))! > 1 ? f : stem(f);
@@ -191,7 +208,7 @@ const listAligned = async (dir: string, opts: DatasetOptions, verify: 'header' |
     } catch (e) {
       return { ok: false, problem: { path: file, reason: reasonOf(e, file) } };
     }
-  });
+  }));
 };
 
 const listSeparate = async (dir: string, opts: DatasetOptions, verify: 'header' | 'decode'): Promise<Checked<Example>[]> => {
@@ -200,8 +217,8 @@ const listSeparate = async (dir: string, opts: DatasetOptions, verify: 'header' 
   for (const d of [dirA, dirB]) {
     if (!(await isDirectory(d))) throw new DataError(d, `folder ${d} not found (the 'separate' layout needs ${dir}/A and ${dir}/B)`);
   }
-  const filesA = await listOrFail(dirA);
-  const filesB = await listOrFail(dirB);
+  const filesA = await listOrFail(dirA, opts.phrasing ?? apiPhrasing);
+  const filesB = await listOrFail(dirB, opts.phrasing ?? apiPhrasing);
   const results: Checked<Example>[] = [];
   const byStem = (files: string[], d: string): Map<string, string> => {
     const m = new Map<string, string>();
@@ -219,7 +236,7 @@ const listSeparate = async (dir: string, opts: DatasetOptions, verify: 'header' 
     if (!mapA.has(s)) results.push({ ok: false, problem: { path: join(dirB, f), reason: `has no partner in ${dirA} (looked for ${s}.*)` } });
   }
   const names = applyRange([...mapA.keys()].sort((x, y) => naturalCompare(mapA.get(x)!, mapA.get(y)!)), opts.range, dirA);
-  const checked = await mapLimit(names, HEADER_CONCURRENCY, async (s): Promise<Checked<Example>> => {
+  const checked = await mapLimit(names, HEADER_CONCURRENCY, counted(names.length, opts.onProgress, async (s: string): Promise<Checked<Example>> => {
     const a = join(dirA, mapA.get(s)!);
     const fb = mapB.get(s);
     if (fb === undefined) return { ok: false, problem: { path: a, reason: `has no partner in ${dirB} (looked for ${s}.*)` } };
@@ -240,17 +257,17 @@ const listSeparate = async (dir: string, opts: DatasetOptions, verify: 'header' 
       return { ok: false, problem: { path: a, reason: `is ${size(ha.height, ha.width)} but its partner ${b} is ${size(hb.height, hb.width)}; A and B must be the same size` } };
     }
     return { ok: true, example: { layout: 'separate', name: s, a, b, height: ha.height, width: ha.width } };
-  });
+  }));
   return [...results, ...checked];
 };
 
 const MAX_LISTED = 10;
 
-const describeProblems = (dir: string, problems: readonly Skipped[]): string => {
-  if (problems.length === 1) return `${problems[0]!.path}: ${problems[0]!.reason} (pass skipBad: true to skip bad files)`;
+const describeProblems = (dir: string, problems: readonly Skipped[], say: Phrasing): string => {
+  if (problems.length === 1) return `${problems[0]!.path}: ${problems[0]!.reason} (pass ${say('skipBad', true)} to skip bad files)`;
   const lines = problems.slice(0, MAX_LISTED).map((p) => `  - ${p.path}: ${p.reason}`);
   if (problems.length > MAX_LISTED) lines.push(`  ... and ${problems.length - MAX_LISTED} more`);
-  return `${problems.length} bad files in ${dir} (pass skipBad: true to skip them):\n${lines.join('\n')}`;
+  return `${problems.length} bad files in ${dir} (pass ${say('skipBad', true)} to skip them):\n${lines.join('\n')}`;
 };
 
 /** Open and validate a dataset. Throws a DataError (DatasetError for bad files) naming what is wrong. */
@@ -265,12 +282,13 @@ export const openDataset = async (opts: DatasetOptions): Promise<Dataset> => {
   for (const [k, c] of [['inputChannels', inputChannels], ['outputChannels', outputChannels]] as const) {
     if (c !== 1 && c !== 3) throw new RangeError(`${k} must be 1 or 3, got ${String(c)}`);
   }
-  const dir = await resolveDir(opts.root, layout, opts.split);
+  const say = opts.phrasing ?? apiPhrasing;
+  const dir = await resolveDir(opts.root, layout, opts.split, say);
   const checked = layout === 'aligned' ? await listAligned(dir, opts, verify) : await listSeparate(dir, opts, verify);
   const problems = checked.flatMap((c) => (c.ok ? [] : [c.problem]));
-  if (problems.length > 0 && opts.skipBad !== true) throw new DatasetError(problems[0]!.path, describeProblems(dir, problems), problems);
+  if (problems.length > 0 && opts.skipBad !== true) throw new DatasetError(problems[0]!.path, describeProblems(dir, problems, say), problems);
   const examples = checked.flatMap((c) => (c.ok ? [c.example] : []));
-  if (examples.length === 0) throw new DatasetError(dir, `no usable images in ${dir}: ${describeProblems(dir, problems)}`, problems);
+  if (examples.length === 0) throw new DatasetError(dir, `no usable images in ${dir}: ${describeProblems(dir, problems, say)}`, problems);
 
   const toPair = (name: string, a: ByteImage, b: ByteImage): Pair => {
     const [xb, yb] = direction === 'AtoB' ? [a, b] : [b, a];

@@ -5,10 +5,10 @@
  * Normalize(0.5, 0.5)): v = u8 / 127.5 - 1. Decoding is sharp's; channel
  * conversion is done here so that it is exactly the reference's PIL one.
  */
-import { mkdir } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+import { extname } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from '../io/file.ts';
 
 export type Channels = 1 | 3;
 
@@ -179,7 +179,9 @@ const asFloatImage = (img: Writable): FloatImage => {
 /**
  * Write a [-1, 1] image (HWC data, or a tensor [H, W, C] / [1, H, W, C],
  * which is read but not disposed) as .png, .jpg/.jpeg (quality 95) or .webp,
- * chosen by extension. Parent folders are created.
+ * chosen by extension. Parent folders are created. The file is replaced
+ * atomically (a temporary twin, then a rename), so a crash never leaves half
+ * an image; a file system that fails is a WriteError naming the file.
  */
 export const writeImage = async (path: string, img: Writable): Promise<void> => {
   const ext = extname(path).toLowerCase();
@@ -191,10 +193,5 @@ export const writeImage = async (path: string, img: Writable): Promise<void> => 
   else if (ext === '.jpg' || ext === '.jpeg') s = s.jpeg({ quality: 95 });
   else if (ext === '.webp') s = s.webp({ lossless: true });
   else throw new DataError(path, `${path}: cannot write images with extension "${ext}" (use .png, .jpg or .webp)`);
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    await s.toFile(path);
-  } catch (e) {
-    throw new DataError(path, `${path}: cannot write image: ${causeOf(e)}`, { cause: e });
-  }
+  await writeFileAtomic(path, await s.toBuffer());
 };

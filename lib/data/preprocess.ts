@@ -12,6 +12,7 @@
  * and the result is clamped to [-1, 1] since cubic kernels overshoot.
  */
 import { foldIn, type Key } from '../core/key.ts';
+import { apiPhrasing, type Phrasing } from '../core/options.ts';
 import { cropImage, type FloatImage } from './image.ts';
 import type { Pair } from './dataset.ts';
 
@@ -28,6 +29,8 @@ export interface PreprocessOptions {
   readonly noFlip?: boolean;
   /** true (default): random crop + flip. false: centre crop, no flip (deterministic, for val/test). */
   readonly train?: boolean;
+  /** How messages name these options (default: as in this API; the CLI names its flags). */
+  readonly phrasing?: Phrasing;
 }
 
 /** The concrete transform for one pair: resize, then crop, then flip. */
@@ -38,6 +41,7 @@ export interface AugmentParams {
 }
 
 interface Resolved {
+  readonly say: Phrasing;
   readonly mode: PreprocessMode;
   readonly loadSize: number;
   readonly cropSize: number;
@@ -52,14 +56,15 @@ const resolve = (opts: PreprocessOptions = {}): Resolved => {
   const loadSize = opts.loadSize ?? 286;
   const cropSize = opts.cropSize ?? 256;
   const train = opts.train ?? true;
-  if (!MODES.includes(mode)) throw new RangeError(`preprocess mode must be one of ${MODES.join(', ')}, got '${String(mode)}'`);
+  const say = opts.phrasing ?? apiPhrasing;
+  if (!MODES.includes(mode)) throw new RangeError(`${say('preprocess')} mode must be one of ${MODES.join(', ')}, got '${String(mode)}'`);
   for (const [k, v] of [['loadSize', loadSize], ['cropSize', cropSize]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${say(k)} must be a positive integer, got ${v}`);
   }
   if ((mode === 'resize_and_crop' || mode === 'scale_width_and_crop') && loadSize < cropSize) {
-    throw new RangeError(`preprocess '${mode}' needs loadSize >= cropSize, got loadSize ${loadSize} < cropSize ${cropSize}`);
+    throw new RangeError(`${say('preprocess', mode)} needs ${say('loadSize')} >= ${say('cropSize')}, got ${say('loadSize')} ${loadSize} < ${say('cropSize')} ${cropSize}`);
   }
-  return { mode, loadSize, cropSize, flip: train && opts.noFlip !== true, train };
+  return { say, mode, loadSize, cropSize, flip: train && opts.noFlip !== true, train };
 };
 
 /** A uniform integer in [0, n] (inclusive, like Python's random.randint(0, n)). */
@@ -94,7 +99,7 @@ export const augmentParams = (key: Key, height: number, width: number, opts?: Pr
   if (crops(o.mode)) {
     const c = o.cropSize;
     if (rh < c || rw < c) {
-      throw new RangeError(`cannot crop ${c}x${c} from a ${rw}x${rh} image (preprocess '${o.mode}'); use a smaller cropSize or a resizing mode`);
+      throw new RangeError(`cannot crop ${c}x${c} from a ${rw}x${rh} image (${o.say('preprocess', o.mode)}); use a smaller ${o.say('cropSize')} or a resizing mode`);
     }
     const top = o.train ? uniformInt(foldIn(key, 'crop-top'), rh - c) : Math.floor((rh - c) / 2);
     const left = o.train ? uniformInt(foldIn(key, 'crop-left'), rw - c) : Math.floor((rw - c) / 2);

@@ -15,6 +15,7 @@
  * test` does (centre crop, no flip) and pair i gets the dropout key of
  * seed + i, so the outputs are the images `test` writes for the same seed.
  */
+import type { Phrasing } from '../core/options.ts';
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { makeKey } from '../core/key.ts';
@@ -56,6 +57,8 @@ export interface EvaluateOptions {
   readonly epsilon?: number;
   /** Called after each image (progress). */
   readonly onImage?: (result: ImageResult, index: number, total: number) => void;
+  /** How data errors name the options (the CLI names its flags). */
+  readonly phrasing?: Phrasing;
 }
 
 /** The three summary numbers of a segmentation. */
@@ -125,7 +128,7 @@ export const evaluateRun = async (opts: EvaluateOptions): Promise<EvalReport> =>
       seg = await loadSegmenter(opts.segmenter);
       warnings.push(...checkSegmenter(run, opts.run, seg, opts.segmenter));
     }
-    const data = await openDataset({ root: opts.data, layout: config.layout, split, direction: config.direction, inputChannels: config.inChannels, outputChannels: config.outChannels });
+    const data = await openDataset({ root: opts.data, layout: config.layout, split, direction: config.direction, inputChannels: config.inChannels, outputChannels: config.outChannels, ...(opts.phrasing ? { phrasing: opts.phrasing } : {}) });
     const preprocess = { mode: config.preprocess, loadSize: config.loadSize, cropSize: config.size, noFlip: true, train: false };
     const ex = data.examples[0]!;
     const [h, w] = outputSize(ex.height, ex.width, preprocess);

@@ -51,7 +51,7 @@ export const renderReport = (c: ReportContent): string => {
       : [
           lineChart('Discriminator: loss on real and on fake pairs', series(losses, ['dReal', 'dFake'])),
           lineChart('Generator: adversarial loss', series(losses, ['gGan'])),
-          lineChart('Generator: L1 to the target', series(losses, ['gL1', 'valL1'])),
+          lineChart('Generator: L1 to the target', series(losses, ['gL1', 'valL1', 'trainSampleL1'])),
         ].join('\n');
   const rows = c.triplets
     .map(

@@ -13,8 +13,41 @@ import type { Pix2PixSpec } from './state.ts';
 
 const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
 const NonNegativeInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
-const PositiveNumber = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, 'a positive number');
 const Channels = t.union([t.literal(1), t.literal(3)], '1 or 3');
+
+/** An interval of numbers; open at an end where `minOpen` / `maxOpen`. */
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+  readonly minOpen?: boolean;
+  readonly maxOpen?: boolean;
+}
+
+export const inRange = (r: Range, n: number): boolean =>
+  Number.isFinite(n) && (r.minOpen ? n > r.min : n >= r.min) && (r.max === Infinity || (r.maxOpen ? n < r.max : n <= r.max));
+
+/** "a number in (0, 1]", or "a positive number" for (0, inf). */
+export const showRange = (r: Range): string =>
+  r.max === Infinity
+    ? r.min === 0 && r.minOpen
+      ? 'a positive number'
+      : `a number ${r.minOpen ? '>' : '>='} ${r.min}`
+    : `a number in ${r.minOpen ? '(' : '['}${r.min}, ${r.max}${r.maxOpen ? ')' : ']'}`;
+
+/**
+ * The valid values of the numeric settings that are not counts: Adam's
+ * learning rate (a step above 1 per update is no learning rate) and decay
+ * rates, a dropout probability, a loss weight.
+ */
+export const ranges = {
+  lr: { min: 0, max: 1, minOpen: true },
+  beta1: { min: 0, max: 1, maxOpen: true },
+  beta2: { min: 0, max: 1, maxOpen: true },
+  dropout: { min: 0, max: 1, maxOpen: true },
+  lambda: { min: 0, max: Infinity, minOpen: true },
+} as const satisfies Record<string, Range>;
+
+const numberIn = (r: Range) => t.refinement(t.number, (n) => inRange(r, n), showRange(r));
 
 export const TrainConfig = t.type(
   {
@@ -34,16 +67,16 @@ export const TrainConfig = t.type(
     ngf: PositiveInt,
     ndf: PositiveInt,
     norm: t.keyof({ batch: null, instance: null, none: null }),
-    dropout: t.number,
+    dropout: numberIn(ranges.dropout),
     objective: t.string,
-    lambda: PositiveNumber,
+    lambda: numberIn(ranges.lambda),
     ganMode: t.keyof({ vanilla: null, lsgan: null }),
     batch: PositiveInt,
     epochs: NonNegativeInt,
     epochsDecay: NonNegativeInt,
-    lr: PositiveNumber,
-    beta1: t.number,
-    beta2: t.number,
+    lr: numberIn(ranges.lr),
+    beta1: numberIn(ranges.beta1),
+    beta2: numberIn(ranges.beta2),
     seed: NonNegativeInt,
     /** Stop after this many steps in total (0: run all epochs). */
     steps: NonNegativeInt,

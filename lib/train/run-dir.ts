@@ -1,22 +1,33 @@
 /**
  * The run directory: everything a run writes, in one place.
  *
- *   config.json     the full TrainConfig (decoded with io-ts on load)
+ *   config.json     written first: the full TrainConfig with the format tag
+ *                   {"format": "pix2pix-ts/run", "formatVersion": 1}, which
+ *                   is what makes a folder a run directory
+ *   train.lock      while `pix2pix train` runs: who (lib/io/lock.ts)
  *   model.json      the networks it names: parameters, shapes, receptive fields
  *   checkpoint/     the latest checkpoint (see docs/checkpoints.md)
- *   losses.jsonl    one line of losses per step
+ *   losses.jsonl    one record per step (and one per sample, with valL1)
  *   samples/        the latest input / output / target triplets
  *   index.html      the report: loss curves and samples
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import { findCheckpoint, type CheckpointVersion } from '../io/checkpoint.ts';
+import { errnoOf } from '../io/errors.ts';
+import { appendText, writeFileAtomic } from '../io/file.ts';
+import { staleTmpsIn } from '../io/tmp.ts';
 import { decodeConfig, type TrainConfig } from './config.ts';
+
+export const RUN_FORMAT = 'pix2pix-ts/run';
+export const RUN_FORMAT_VERSION = 1;
 
 export const runPaths = (dir: string) => ({
   dir,
   config: join(dir, 'config.json'),
+  lock: join(dir, 'train.lock'),
   model: join(dir, 'model.json'),
   checkpoint: join(dir, 'checkpoint'),
   losses: join(dir, 'losses.jsonl'),
@@ -29,16 +40,41 @@ export class RunError extends Error {
   override readonly name = 'RunError';
 }
 
-/** Write via a temp file and a rename, so a reader never sees half a file. */
-export const writeFileAtomic = async (path: string, content: string): Promise<void> => {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, path);
+/**
+ * What a folder is, for `train --out`: missing, empty (nothing but a lock
+ * or temporary files a dead process left), a run directory, a folder of
+ * something else (its entries), or not a folder at all.
+ */
+export type RunDirKind = { kind: 'missing' } | { kind: 'empty' } | { kind: 'run' } | { kind: 'foreign'; entries: string[] } | { kind: 'file' };
+
+const parseJson = async (path: string): Promise<unknown> => JSON.parse(await readFile(path, 'utf8'));
+
+/** A config.json is a run's if it has the format tag, or (runs from before the tag) decodes as a TrainConfig. */
+const isRunConfig = (json: unknown): boolean =>
+  typeof json === 'object' && json !== null && ((json as { format?: unknown }).format === RUN_FORMAT || ((json as { format?: unknown }).format === undefined && E.isRight(decodeConfig(json))));
+
+export const inspectRunDir = async (dir: string): Promise<RunDirKind> => {
+  let entries: string[];
+  try {
+    if (!(await stat(dir)).isDirectory()) return { kind: 'file' };
+    entries = await readdir(dir);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return { kind: 'missing' };
+    throw e;
+  }
+  const stale = new Set(staleTmpsIn(dir).map((p) => p.slice(dir.length).replace(/^[\\/]/, '')));
+  const own = entries.filter((n) => n !== 'train.lock' && !stale.has(n));
+  if (own.length === 0) return { kind: 'empty' };
+  if (own.includes('config.json')) {
+    const json = await parseJson(join(dir, 'config.json')).catch(() => undefined);
+    if (isRunConfig(json)) return { kind: 'run' };
+  }
+  return { kind: 'foreign', entries: own.sort() };
 };
 
 export const writeConfig = async (dir: string, config: TrainConfig): Promise<void> => {
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(runPaths(dir).config, `${JSON.stringify(config, null, 2)}\n`);
+  const tagged = { format: RUN_FORMAT, formatVersion: RUN_FORMAT_VERSION, ...config };
+  await writeFileAtomic(runPaths(dir).config, `${JSON.stringify(tagged, null, 2)}\n`, { durable: true });
 };
 
 export const readConfig = async (dir: string): Promise<TrainConfig> => {
@@ -46,19 +82,28 @@ export const readConfig = async (dir: string): Promise<TrainConfig> => {
   if (!existsSync(path)) throw new RunError(`${dir} is not a run directory: it has no config.json`);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    json = await parseJson(path);
   } catch (e) {
     throw new RunError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  const decoded = decodeConfig(json);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new RunError(`${path}: not a run's config (expected a JSON object)`);
+  const { format, formatVersion, ...config } = json as Record<string, unknown>;
+  if (format !== undefined && format !== RUN_FORMAT) throw new RunError(`${path}: its format is ${JSON.stringify(format)}, not '${RUN_FORMAT}': ${dir} is not a run directory`);
+  if (typeof formatVersion === 'number' && formatVersion > RUN_FORMAT_VERSION)
+    throw new RunError(`${path}: run format version ${formatVersion} is newer than this pix2pix-ts reads (${RUN_FORMAT_VERSION}): use a newer pix2pix-ts`);
+  const decoded = decodeConfig(config);
   if (E.isLeft(decoded)) throw new RunError(`${path}: ${decoded.left}`);
   return decoded.right;
 };
 
-export const hasCheckpoint = (dir: string): boolean => existsSync(join(runPaths(dir).checkpoint, 'manifest.json'));
+/** The newest complete checkpoint of a run (also after a crash in the middle of saving one), if it has one. */
+export const runCheckpoint = (dir: string): Promise<CheckpointVersion | undefined> => findCheckpoint(runPaths(dir).checkpoint);
 
-export const appendLosses = (dir: string, records: readonly object[]): Promise<void> =>
-  records.length === 0 ? Promise.resolve() : appendFile(runPaths(dir).losses, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+const lines = (records: readonly object[]): string => records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
+
+/** Append loss records; `durable` fsyncs them (before a checkpoint, so none a checkpoint covers can be lost). */
+export const appendLosses = (dir: string, records: readonly object[], opts: { durable?: boolean } = {}): Promise<void> =>
+  records.length === 0 ? Promise.resolve() : appendText(runPaths(dir).losses, lines(records), opts);
 
 export const readLosses = async (dir: string): Promise<Array<Record<string, number>>> => {
   const path = runPaths(dir).losses;
@@ -73,4 +118,23 @@ export const readLosses = async (dir: string): Promise<Array<Record<string, numb
         return []; // a line cut by a crash
       }
     });
+};
+
+/**
+ * Keep the records of steps 0..step (what the checkpoint a run resumes from
+ * covers) and drop the rest: records written after it by a run that then
+ * crashed, and a line the crash cut short. Returns how many were dropped.
+ */
+export const trimLosses = async (dir: string, step: number): Promise<number> => {
+  const all = await readLosses(dir);
+  const kept = all.filter((r) => (r['step'] ?? 0) <= step);
+  const text = existsSync(runPaths(dir).losses) ? await readFile(runPaths(dir).losses, 'utf8') : '';
+  if (text === lines(kept)) return 0;
+  await writeFileAtomic(runPaths(dir).losses, lines(kept), { durable: true });
+  return all.length - kept.length;
+};
+
+/** Delete the temporary files a killed run left in its folder and in samples/. */
+export const removeLeftovers = async (dir: string): Promise<void> => {
+  for (const p of [...staleTmpsIn(dir), ...staleTmpsIn(runPaths(dir).samples)]) await rm(p, { recursive: true, force: true });
 };

@@ -11,7 +11,8 @@ import type { Dataset, Pair } from '../data/dataset.ts';
 import { writeImage } from '../data/image.ts';
 import { preprocessPair, type PreprocessOptions } from '../data/preprocess.ts';
 import { renderReport, type Triplet } from '../report/html.ts';
-import { readLosses, runPaths, writeFileAtomic } from './run-dir.ts';
+import { writeFileAtomic } from '../io/file.ts';
+import { readLosses, runPaths } from './run-dir.ts';
 
 /** The first `count` pairs of a dataset, preprocessed deterministically (centre crop, no flip). */
 export const fixedPairs = async (dataset: Dataset, count: number, preprocess: PreprocessOptions): Promise<Pair[]> => {

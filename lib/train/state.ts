@@ -49,10 +49,19 @@ export interface Batch {
   readonly index?: number;
 }
 
-/** Shapes are checked (G's output must fit D's input) before any weight is allocated. */
-export const initTrainState = (spec: Pix2PixSpec, key: Key): E.Either<ShapeError, TrainState> => {
+/** D's input shape: concat(x, y) for a conditional D, y alone for an unconditional one. */
+const dShapeOf = (spec: Pix2PixSpec): Shape => {
   const [h, w, inC] = spec.inputShape;
-  const dShape: Shape = [h, w, discriminatorChannels(spec.objective, inC, spec.outChannels)];
+  return [h, w, discriminatorChannels(spec.objective, inC, spec.outChannels)];
+};
+
+/**
+ * The shape checks alone, allocating nothing: G maps the input shape to
+ * [h, w, outChannels], and D takes what it is given (if the objective has
+ * a D). A Left names the layer that does not fit.
+ */
+export const checkSpec = (spec: Pix2PixSpec): E.Either<ShapeError, void> => {
+  const [h, w] = spec.inputShape;
   return pipe(
     spec.generator.shape(spec.inputShape),
     E.mapLeft(within('generator')),
@@ -61,16 +70,23 @@ export const initTrainState = (spec: Pix2PixSpec, key: Key): E.Either<ShapeError
         ? E.right(out)
         : E.left(within('generator')({ path: [], message: `output ${out.join('x')} should be ${h}x${w}x${spec.outChannels}` })),
     ),
-    E.chain(() => (adversarialTerm(spec.objective) ? pipe(spec.discriminator.shape(dShape), E.mapLeft(within('discriminator'))) : E.right(dShape))),
+    E.chain(() => (adversarialTerm(spec.objective) ? pipe(spec.discriminator.shape(dShapeOf(spec)), E.mapLeft(within('discriminator'))) : E.right(dShapeOf(spec)))),
+    E.map(() => undefined),
+  );
+};
+
+/** Shapes are checked (G's output must fit D's input) before any weight is allocated. */
+export const initTrainState = (spec: Pix2PixSpec, key: Key): E.Either<ShapeError, TrainState> =>
+  pipe(
+    checkSpec(spec),
     E.chain(() => pipe(initialize(spec.generator, foldIn(key, 'G'), spec.inputShape), E.mapLeft(within('generator')))),
     E.map((g) => {
       const d: Initialised = adversarialTerm(spec.objective)
-        ? spec.discriminator.init(foldIn(key, 'D'), dShape)
+        ? spec.discriminator.init(foldIn(key, 'D'), dShapeOf(spec))
         : { params: [], state: [] };
       return { g, d, gOpt: adamInit(g.params), dOpt: adamInit(d.params), step: 0, epoch: 0, position: 0, key };
     }),
   );
-};
 
 /** Every tensor a state holds. */
 export const stateTensors = (s: TrainState): tf.Tensor[] =>

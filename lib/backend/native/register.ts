@@ -28,6 +28,8 @@ type Values = Parameters<MathBackendCPU['write']>[0];
 export class NativeBackend extends MathBackendCPU {
   constructor(readonly pool: BufferPool) {
     super();
+    // The cpu backend's "install our node backend" banner is wrong here: this is the fast path.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
   override write(values: Values, shape: number[], dtype: tf.DataType): DataId {

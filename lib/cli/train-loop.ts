@@ -1,0 +1,163 @@
+/**
+ * `pix2pix train`'s loop: the fold with a progress bar, loss records,
+ * samples and checkpoints, and what happens when it stops early.
+ *
+ * Loss records are flushed every 20 steps and, fsynced, before each
+ * checkpoint, so the log always covers the newest checkpoint (a resume
+ * trims what lies past it). A stop signal finishes the step and writes a
+ * checkpoint; a failure says what failed, at which step, and which
+ * checkpoint is intact.
+ */
+import cliProgress from 'cli-progress';
+import type { BackendInfo } from '../backend/index.ts';
+import type { Dataset, Pair } from '../data/dataset.ts';
+import type { Batch as ImageBatch } from '../data/stream.ts';
+import { WriteError } from '../io/errors.ts';
+import type { TrainConfig } from '../train/config.ts';
+import { saveTrainState } from '../train/checkpoint.ts';
+import { fit, FitError } from '../train/fit.ts';
+import { appendLosses, runPaths } from '../train/run-dir.ts';
+import { translatePairs, writeRunReport } from '../train/samples.ts';
+import { disposeState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
+import { DivergedError, makeStep, type StepMetrics } from '../train/step.ts';
+import { exitCodeOf, type Trap } from './signals.ts';
+import type { TrainFlags } from './train-flags.ts';
+
+/** Training went wrong in a way the message explains (exit status 1). */
+export class TrainingFailed extends Error {
+  override readonly name = 'TrainingFailed';
+}
+
+export interface LoopInput {
+  readonly dir: string;
+  readonly flags: TrainFlags;
+  readonly config: TrainConfig;
+  readonly spec: Pix2PixSpec;
+  readonly train: Dataset;
+  readonly held: Dataset | undefined;
+  readonly samplePairs: Pair[];
+  readonly stream: AsyncIterable<ImageBatch>;
+  readonly totalSteps: number;
+  readonly backend: BackendInfo;
+  readonly state: TrainState;
+  /** The step of the checkpoint on disk, if there is one. */
+  readonly lastCheckpoint: number | undefined;
+  readonly trap: Trap;
+}
+
+const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
+
+export const runLoop = async (input: LoopInput, out: (line: string) => void): Promise<number> => {
+  const { dir, flags: f, config, spec, train, held, trap } = input;
+  const paths = runPaths(dir);
+  const quiet = f.quiet === true;
+  const resume = `pix2pix train --out ${dir} --resume`;
+  const sampleKey = held ? 'valL1' : 'trainSampleL1';
+  const sampleWhat = held ? 'held-out L1' : `L1 on ${input.samplePairs.length} training pairs (no held-out split)`;
+  let state = input.state;
+  let lastCheckpoint = input.lastCheckpoint;
+  const intact = () =>
+    lastCheckpoint === undefined
+      ? 'no checkpoint was written yet (the same command starts the run again)'
+      : `the last checkpoint (step ${lastCheckpoint}) is intact in ${paths.checkpoint}`;
+
+  out(`training ${config.generator} + ${config.discriminator} (${config.objective}, lambda ${config.lambda}) on ${train.size} pairs of ${train.dir}, ${config.size}x${config.size}, batch ${config.batch}, backend ${input.backend.name}`);
+  out(`run directory: ${dir} (from step ${state.step} to ${input.totalSteps})`);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'epoch {epoch} |{bar}| {value}/{total} | D real {dReal} fake {dFake} | G gan {gGan} L1 {gL1} | {rate} it/s | ETA {eta_formatted}',
+      stream: process.stderr,
+      noTTYOutput: !process.stderr.isTTY,
+      notTTYSchedule: 10_000,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  if (!quiet) bar.start(input.totalSteps, state.step, { epoch: state.epoch, dReal: '-', dFake: '-', gGan: '-', gL1: '-', rate: '-' });
+
+  const pending: object[] = [];
+  const flush = (durable = false) => appendLosses(dir, pending.splice(0), { durable });
+  const started = performance.now();
+  const startStep = state.step;
+  let lastSampleL1: number | undefined;
+  let lastSampleStep = -1;
+  const sample = async (s: TrainState) => {
+    lastSampleStep = s.step;
+    const results = await translatePairs(spec.generator, s.g.params, s.g.state, input.samplePairs, paths.samples);
+    lastSampleL1 = results.reduce((a, r) => a + r.l1, 0) / Math.max(results.length, 1);
+    pending.push({ step: s.step, epoch: s.epoch, [sampleKey]: lastSampleL1 });
+    await flush();
+    await writeRunReport(dir, `pix2pix run ${dir}`, [
+      ['generator / discriminator', `${config.generator} / ${config.discriminator}`],
+      ['objective', `${config.objective}, lambda ${config.lambda}, ${config.ganMode}`],
+      ['data', `${train.dir} (${train.size} pairs), ${config.direction}, ${config.size}x${config.size}`],
+      ['step', `${s.step} of ${input.totalSteps} (epoch ${s.epoch})`],
+      ['backend', input.backend.name],
+    ], results, held ? `Held-out samples (${config.valSplit}), step ${s.step}` : `Training samples (no held-out split), step ${s.step}`);
+  };
+  const checkpoint = async (s: TrainState) => {
+    await flush(true); // the log covers every step the checkpoint does
+    await saveTrainState(paths.checkpoint, s);
+    lastCheckpoint = s.step;
+  };
+
+  const onStep = async (s: TrainState, m: StepMetrics) => {
+    pending.push({ step: s.step, epoch: s.epoch, ...m });
+    const rate = (s.step - startStep) / ((performance.now() - started) / 1000);
+    if (!quiet) bar.update(s.step, { epoch: s.epoch, dReal: fmt(m.dReal), dFake: fmt(m.dFake), gGan: fmt(m.gGan), gL1: fmt(m.gL1), rate: rate.toFixed(2) });
+    if (pending.length >= 20) await flush();
+    if (s.step % config.checkpointEvery === 0) await checkpoint(s);
+    if (s.step % config.sampleEvery === 0) await sample(s);
+  };
+
+  const deadline = f.timeLimit === undefined ? Infinity : started + f.timeLimit * 60_000;
+  let outOfTime = false;
+  const shouldStop = () => trap.signal !== undefined || (outOfTime = performance.now() > deadline);
+  try {
+    // Where the run starts, on the sample pairs: the baseline the report compares against.
+    if (state.step === 0) await sample(state);
+    state = await fit(state, input.stream, makeStep(spec, { donate: true }), { onStep, shouldStop, maxSteps: input.totalSteps });
+    await flush(true);
+    // Nothing trained (stopped before step 1): no checkpoint, so the same command starts the run again.
+    if (lastCheckpoint !== state.step && state.step > 0) await checkpoint(state);
+    if (lastSampleStep !== state.step) await sample(state);
+  } catch (e) {
+    bar.stop();
+    throw await failure(e);
+  }
+  bar.stop();
+
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const how = trap.signal !== undefined ? `stopped by ${trap.signal} at` : outOfTime ? 'out of time at' : 'finished at';
+  out(`${how} step ${state.step} (epoch ${state.epoch}) after ${seconds} s; ${sampleWhat} ${lastSampleL1?.toFixed(4)}`);
+  if (lastCheckpoint === undefined) out(`no checkpoint: nothing was trained; the same command starts the run again`);
+  else out(`checkpoint: ${paths.checkpoint} (step ${state.step})${trap.signal !== undefined || outOfTime ? `; continue with: ${resume}` : ''}`);
+  out(`report: ${paths.report}`);
+  disposeState(state);
+  return trap.signal === undefined ? 0 : exitCodeOf(trap.signal);
+
+  /** The error to report for a failure in the loop, with the step and what is intact; frees the state. */
+  async function failure(e: unknown): Promise<unknown> {
+    if (!(e instanceof FitError)) {
+      if (e instanceof WriteError) return new TrainingFailed(`${e.message}; ${intact()}; once that is fixed, continue with: ${resume}`);
+      return e;
+    }
+    const at = e.state.step + 1; // the step that failed, as losses.jsonl numbers them
+    await flush().catch(() => undefined); // the disk may be what failed
+    let message: string;
+    if (e.cause instanceof DivergedError) {
+      message = `${e.cause.message}; losses.jsonl ends at step ${e.state.step}; ${intact()}`;
+    } else if (e.phase === 'data') {
+      // The state is good: keep what was trained since the last checkpoint.
+      if (lastCheckpoint !== e.state.step && e.state.step > 0) await checkpoint(e.state).catch(() => undefined);
+      const kept = lastCheckpoint === e.state.step ? `a checkpoint of step ${e.state.step}, the last step completed, was written` : intact();
+      message = `step ${at}: ${(e.cause as Error).message}; ${kept}; replace or remove that file and continue with: ${resume} (or pass --skip-bad, which decodes every file before training and skips the ones that fail)`;
+    } else if (e.cause instanceof WriteError) {
+      message = `step ${e.phase === 'hook' ? e.state.step : at}: ${e.cause.message}; ${intact()}; once that is fixed, continue with: ${resume}`;
+    } else {
+      message = `training stopped at step ${at}: ${e.message}; ${intact()}`;
+    }
+    disposeState(e.state);
+    return new TrainingFailed(message);
+  }
+};
