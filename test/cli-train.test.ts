@@ -1,10 +1,11 @@
 // `pix2pix train / test / translate` end to end on the tiny facade fixtures.
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.ts';
+import { exitOf, spawnChild, waitUntil } from './helpers/child.ts';
+import sharp from 'sharp';
 import { writeImage } from '../lib/data/image.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pix2pix-cli-'));
@@ -38,12 +39,36 @@ describe('train, resume, translate', () => {
     expect(readFileSync(join(a, 'index.html'), 'utf8')).toMatch(/<svg[\s\S]*5-output\.png/);
   });
 
-  it('test writes input / output / target for a split and an HTML page', async () => {
+  it('test writes input / output / target for a split (the right halves, at the run\'s size, with the L1 it reports) and an HTML page', async () => {
     const r = join(tmp, 'a');
     const t = await run('test', '--run', r, '--data', 'test/fixtures/facades', '--split', 'val', '--backend', 'cpu');
     expect(t.status).toBe(0);
-    expect(t.out).toMatch(/mean L1 0\.\d+ over 2 pairs/);
-    expect(readFileSync(join(r, 'test-val', 'index.html'), 'utf8')).toMatch(/6-target\.png/);
+    const meanL1 = Number(/mean L1 (0\.\d+) over 2 pairs/.exec(t.out)?.[1]);
+    const page = readFileSync(join(r, 'test-val', 'index.html'), 'utf8');
+    const pixels = async (file: string) => {
+      const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+      return { data, width: info.width, height: info.height };
+    };
+    const l1s: number[] = [];
+    for (const name of ['5', '6']) {
+      const [input, output, target] = await Promise.all(['input', 'output', 'target'].map((k) => pixels(join(r, 'test-val', 'images', `${name}-${k}.png`))));
+      for (const img of [input!, output!, target!]) expect([img.width, img.height]).toEqual([32, 32]);
+      expect(page).toContain(`images/${name}-output.png`);
+      // BtoA: the input is the labels (right) half, the target the photo (left) half, resized to 36 and
+      // centre-cropped to 32. sharp's own resize of each half is the oracle, up to the resampling filter.
+      const half = async (left: number) => {
+        const { data } = await sharp(`test/fixtures/facades/val/${name}.jpg`).extract({ left, top: 0, width: 64, height: 64 }).resize(36, 36, { kernel: 'cubic' }).extract({ left: 2, top: 2, width: 32, height: 32 }).raw().toBuffer({ resolveWithObject: true });
+        return data;
+      };
+      const mad = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0) / a.length / 255;
+      const [photo, labels] = [await half(0), await half(64)];
+      expect(mad(input!.data, labels)).toBeLessThan(0.04);
+      expect(mad(input!.data, photo)).toBeGreaterThan(0.1);
+      expect(mad(target!.data, photo)).toBeLessThan(0.04);
+      // L1 on [-1, 1] is twice the mean absolute difference on [0, 1]; PNGs are 8-bit, so within 1/255.
+      l1s.push(2 * mad(output!.data, target!.data));
+    }
+    expect(Math.abs((l1s[0]! + l1s[1]!) / 2 - meanL1)).toBeLessThan(2 / 255);
   });
 
   it('translate refuses an image the network does not fit, and --resize fixes it', async () => {
@@ -54,6 +79,8 @@ describe('train, resume, translate', () => {
     expect(bad.err).toMatch(/odd\.png is 30x30.*--resize/);
     const ok = await run('translate', '--run', join(tmp, 'a'), '--input', odd, '--output', join(tmp, 'odd-out.png'), '--resize', '--backend', 'cpu');
     expect(ok.status).toBe(0);
+    // Resized to the training size (32), which the network keeps.
+    expect(await sharp(join(tmp, 'odd-out.png')).metadata()).toMatchObject({ width: 32, height: 32, format: 'png' });
   });
 });
 
@@ -89,7 +116,7 @@ describe('train refuses bad input before training', () => {
   it('an existing run needs --resume, and a resumed run keeps its config', async () => {
     const again = await run('train', ...small, '--steps', '2', '--out', join(tmp, 'a'));
     expect(again.status).toBe(2);
-    expect(again.err).toMatch(/already holds a run: pass --resume/);
+    expect(again.err).toMatch(/already holds a run \(its checkpoint is at step 40\): pass --resume/);
     const changed = await run('train', '--out', join(tmp, 'a'), '--resume', '--ngf', '16', '--backend', 'cpu');
     expect(changed.status).toBe(2);
     expect(changed.err).toMatch(/--ngf 16 differs from the run's saved config \(8\)/);
@@ -97,25 +124,17 @@ describe('train refuses bad input before training', () => {
 });
 
 describe('SIGINT', () => {
-  it('writes a checkpoint that --resume continues from', async () => {
+  it('finishes the step, writes a checkpoint at the step it reports, exits 130, and --resume continues from there', async () => {
     const out = join(tmp, 'sigint');
-    const child = spawn('node', ['lib/cli/bin.mjs', 'train', ...small, '--steps', '100000', '--sample-every', '1000', '--checkpoint-every', '100000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    // Interrupt once training has visibly started.
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (existsSync(join(out, 'losses.jsonl')) && readFileSync(join(out, 'losses.jsonl'), 'utf8').split('\n').length > 25) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 50);
-    });
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(0);
-    const step = Number(/interrupted at step (\d+)/.exec(stdout)?.[1]);
+    const child = spawnChild(['train', ...small, '--steps', '100000', '--sample-every', '1000', '--checkpoint-every', '100000', '--out', out]);
+    const losses = join(out, 'losses.jsonl');
+    // Interrupt once training has visibly started (the first 20 records are flushed).
+    await waitUntil(child, '25 loss records', () => existsSync(losses) && readFileSync(losses, 'utf8').split('\n').length > 25);
+    child.proc.kill('SIGINT');
+    expect(await exitOf(child)).toEqual({ code: 130, signal: null });
+    const step = Number(/stopped by SIGINT at step (\d+)/.exec(child.stdout())?.[1]);
     expect(step).toBeGreaterThan(20);
+    expect(child.stdout()).toMatch(/continue with: pix2pix train --out .*sigint --resume/);
     const manifest = JSON.parse(readFileSync(join(out, 'checkpoint', 'manifest.json'), 'utf8'));
     expect(manifest.meta.step).toBe(step);
     const resumed = await run('train', '--out', out, '--resume', '--steps', String(step + 3), '--backend', 'cpu', '--quiet');

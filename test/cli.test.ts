@@ -41,8 +41,16 @@ describe('pix2pix summary --json', () => {
 
 describe('pix2pix summary errors', () => {
   it('--size 250 with unet256 fails naming the layer', async () => {
-    const { status } = await run('summary', '--size', '250', '--backend', 'cpu');
-    expect(status).toBe(1);
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (m: string) => errors.push(m);
+    try {
+      const { status } = await run('summary', '--size', '250', '--backend', 'cpu');
+      expect(status).toBe(1);
+    } finally {
+      console.error = original;
+    }
+    expect(errors.join('\n')).toMatch(/generator unet256 on 250x250x3: unet › level 8 › conv 4x4\/2: input 1x1 is smaller than the kernel/);
   });
 
   it.each([
