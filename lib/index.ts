@@ -7,6 +7,7 @@ export * from './core/tape.ts';
 export type { Ctx, Initialised, Layer, Mode, Plan } from './core/layer.ts';
 export { leaf, normal, constant, zeros, ones, type LeafSpec, type TensorSpec, type Initializer, type Tensors } from './core/leaf.ts';
 export { seq, skip, named } from './core/combinators.ts';
+export { apiPhrasing, type Phrasing } from './core/options.ts';
 export { receptiveField, footprint, paramCount, initialize, summarize, type Summary, type SummaryRow } from './core/analysis.ts';
 export * from './geometry/geom.ts';
 export { footprintOf, extent, period, receptiveFieldOf, type Positions } from './geometry/receptive-field.ts';
@@ -24,6 +25,7 @@ export { ganLoss, type GanMode } from './losses/gan.ts';
 export * from './losses/objective.ts';
 export * from './optim/adam.ts';
 export * from './optim/schedule.ts';
+export { sumOfSquares, globalNorm } from './optim/global-norm.ts';
 export { initTrainState, checkSpec, stateTensors, disposeReplaced, disposeState, adamOf, type Pix2PixSpec, type TrainState, type Batch } from './train/state.ts';
 export * from './train/step.ts';
 export * from './train/fit.ts';
@@ -41,7 +43,7 @@ export {
 export { cannyEdges, sobel, intensity, type CannyOptions } from './data/edges.ts';
 /** A batch as the data stream yields it (a train Batch with the example names). */
 export type { Batch as ImageBatch } from './data/stream.ts';
-export { saveCheckpoint, saveCheckpointSync, loadCheckpoint, CheckpointError, type CheckpointContents } from './io/checkpoint.ts';
+export { saveCheckpoint, saveCheckpointSync, loadCheckpoint, findCheckpoint, settleCheckpoint, CheckpointError, WriteError, type CheckpointContents, type CheckpointVersion } from './io/checkpoint.ts';
 export { useBackend, registerTrainingKernels, type BackendChoice, type BackendInfo } from './backend/index.ts';
 // Metrics: L1 / L2 / PSNR / SSIM, Lab colour histograms, segmentation and FCN-style scores, evaluating a run.
 export {
