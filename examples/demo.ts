@@ -12,14 +12,20 @@
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { main } from '../lib/cli/main.ts';
-import { readLosses, runPaths } from '../lib/train/run-dir.ts';
+import { inspectRunDir, readLosses, runPaths } from '../lib/train/run-dir.ts';
 
 const { values } = parseArgs({
   options: { steps: { type: 'string', default: '1200' }, minutes: { type: 'string', default: '8' }, out: { type: 'string', default: 'runs/demo' } },
 });
 const out = values.out!;
 
-await rm(out, { recursive: true, force: true }); // a demo starts from scratch
+// A demo starts from scratch: an earlier demo run is removed, a folder of anything else never.
+const found = await inspectRunDir(out);
+if (found.kind === 'foreign' || found.kind === 'file') {
+  console.error(`demo: --out ${out} is not a pix2pix run directory; choose another --out (the demo removes an earlier run there)`);
+  process.exit(2);
+}
+if (found.kind === 'run') await rm(out, { recursive: true, force: true });
 const status = await main([
   'train',
   '--data', 'examples/data/facades-mini',
