@@ -35,7 +35,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, errnoOf as errno } from './errors.ts';
 import { claimTmp, releaseTmp, staleTmpsOf } from './tmp.ts';
 
 /**
@@ -54,9 +54,6 @@ const MARKER = 'manifest.json';
 /** Per resolved target directory: the tail of the queue of async writes. */
 const queues = new Map<string, Promise<void>>();
 
-const errno = (e: unknown): string | undefined =>
-  typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
-
 /** fsync of a directory, where the platform allows it (Windows does not). */
 const IGNORED_DIR_SYNC = new Set(['EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'EACCES']);
 
@@ -71,7 +68,8 @@ const notDir = (target: string): CheckpointError =>
 
 // ---------------------------------------------------------------- async
 
-const existsAsync = async (p: string): Promise<boolean> => {
+/** Whether `p` exists (other errors than ENOENT are thrown). */
+export const existsAsync = async (p: string): Promise<boolean> => {
   try {
     await fsp.stat(p);
     return true;
@@ -81,7 +79,8 @@ const existsAsync = async (p: string): Promise<boolean> => {
   }
 };
 
-const syncDirAsync = async (dir: string): Promise<void> => {
+/** fsync a directory (its entries: renames), where the platform can. */
+export const syncDirAsync = async (dir: string): Promise<void> => {
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(dir, 'r');
@@ -93,7 +92,7 @@ const syncDirAsync = async (dir: string): Promise<void> => {
   }
 };
 
-const rmAsync = (p: string): Promise<void> => fsp.rm(p, { recursive: true, force: true });
+export const rmAsync = (p: string): Promise<void> => fsp.rm(p, { recursive: true, force: true });
 
 const attemptAsync = async (f: () => Promise<unknown>): Promise<void> => {
   try {

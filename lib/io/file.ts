@@ -15,6 +15,17 @@ export interface WriteOptions {
 
 const asWriteError = (file: string, e: unknown): unknown => (errnoOf(e) !== undefined ? new WriteError(file, e) : e);
 
+/** Open `file` with `flag` ('wx' create, 'a' append), write `data`, fsync if durable, close. */
+const writeTo = async (file: string, flag: 'wx' | 'a', data: string | Uint8Array, durable: boolean): Promise<void> => {
+  const handle = await fsp.open(file, flag);
+  try {
+    await handle.writeFile(data);
+    if (durable) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+};
+
 /**
  * Replace `file` with `data`: written to a temporary twin in the same folder
  * (created if needed), then renamed over it. On failure the twin is
@@ -24,13 +35,7 @@ export const writeFileAtomic = async (file: string, data: string | Uint8Array, o
   const tmp = claimTmp(file);
   try {
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    const handle = await fsp.open(tmp, 'wx');
-    try {
-      await handle.writeFile(data);
-      if (opts.durable === true) await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeTo(tmp, 'wx', data, opts.durable === true);
     await fsp.rename(tmp, file);
   } catch (e) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
@@ -43,13 +48,7 @@ export const writeFileAtomic = async (file: string, data: string | Uint8Array, o
 /** Append `text` to `file` (created if missing). */
 export const appendText = async (file: string, text: string, opts: WriteOptions = {}): Promise<void> => {
   try {
-    const handle = await fsp.open(file, 'a');
-    try {
-      await handle.writeFile(text);
-      if (opts.durable === true) await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeTo(file, 'a', text, opts.durable === true);
   } catch (e) {
     throw asWriteError(file, e);
   }

@@ -17,8 +17,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { backupOf } from './atomic.ts';
-import { errnoOf } from './errors.ts';
+import { backupOf, existsAsync as exists, rmAsync as rm, syncDirAsync as syncDir } from './atomic.ts';
 import { staleTmpsOf } from './tmp.ts';
 
 export interface Version {
@@ -28,16 +27,6 @@ export interface Version {
 
 /** Whether a version looks complete (cheap: no checksum). */
 export type CompletenessCheck = (dir: string) => Promise<boolean>;
-
-const exists = async (p: string): Promise<boolean> => {
-  try {
-    await fsp.stat(p);
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return false;
-    throw e;
-  }
-};
 
 const mtime = async (p: string): Promise<number> => {
   try {
@@ -62,20 +51,6 @@ export const versionsOf = async (dir: string, isComplete: CompletenessCheck): Pr
   if (await exists(backupOf(target))) out.push({ path: backupOf(target), kind: 'backup' });
   return out;
 };
-
-const syncDir = async (dir: string): Promise<void> => {
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // not every platform syncs directories; the renames are what matter
-  } finally {
-    await handle?.close();
-  }
-};
-
-const rm = (p: string): Promise<void> => fsp.rm(p, { recursive: true, force: true });
 
 /**
  * Put the newest complete version in place as `dir` and remove the rest:
