@@ -160,12 +160,15 @@ const prepare = async (plan: Plan, f: TrainFlags): Promise<Ready> => {
   const totalSteps = config.steps > 0 ? Math.min(config.steps, allEpochs) : allEpochs;
   if (config.steps > allEpochs) note(`--steps ${config.steps} is more than the ${allEpochs} steps of ${totalEpochs} epochs (--epochs + --epochs-decay) of ${train.size} pairs: training ${allEpochs}`);
   const at = meta?.step ?? 0;
-  if (totalSteps <= at)
+  if (totalSteps <= at) {
+    const byEpochs = `the run has finished: step ${at} is the end of its ${totalEpochs} epochs of ${perEpoch} steps (a resumed run keeps --epochs and --epochs-decay)`;
+    if (config.steps === 0 || config.steps > at) throw new UsageError(byEpochs);
     throw new UsageError(
-      config.steps > 0 && config.steps <= at
+      f.steps !== undefined
         ? `--steps ${config.steps} is not past the run's step ${at}: --steps counts every step from step 0, so pass --steps ${at + 1} or more`
-        : `the run has finished: step ${at} is the end of its ${totalEpochs} epochs of ${perEpoch} steps (a resumed run keeps --epochs and --epochs-decay)`,
+        : `the run has finished: it was to stop at step ${config.steps} (its --steps); pass --steps ${at + 1} or more to train on`,
     );
+  }
 
   // The stream from where a state stands; made once now so that sizes that do not fit fail before anything is written.
   const streamFrom = (at: { epoch: number; position: number }) =>

@@ -51,6 +51,8 @@ const causeOf = (e: unknown): string => {
   // sharp's own wording for these is either vague or repeats the path.
   if (/Input file is missing/i.test(m)) return 'no such file';
   if (/unsupported image format/i.test(m)) return 'not an image sharp can decode (corrupt or unsupported format)';
+  // libvips' error text can come back empty when several decodes fail at once.
+  if (/^unknown error$/i.test(m.trim())) return 'its pixel data is corrupt or cut short (the decoder gave no reason)';
   return m;
 };
 
