@@ -34,14 +34,15 @@ const options = { run: s, data: s, split: s, out: s, max: s, seed: s, mode: s, b
 /** The marker of a folder `pix2pix test` wrote: it may be written again; any other non-empty folder may not. */
 export const TEST_FORMAT = 'pix2pix-ts/test';
 
-const claimTestDir = async (dir: string, what: object): Promise<void> => {
+/** `dir` may be written: it is empty or missing, an earlier test's, or (`own`) the run's own test-SPLIT folder. */
+const claimTestDir = async (dir: string, own: boolean, what: object): Promise<void> => {
   const marker = join(dir, 'test.json');
   const entries = await readdir(dir).catch((e: unknown) => {
     if (errnoOf(e) === 'ENOENT') return [] as string[];
     if (errnoOf(e) === 'ENOTDIR') throw new UsageError(`--out ${dir} is a file, not a folder`);
     throw e;
   });
-  if (entries.length > 0) {
+  if (entries.length > 0 && !own) {
     const json = await readFile(marker, 'utf8').then((t) => JSON.parse(t) as { format?: unknown }).catch(() => undefined);
     if (json?.format !== TEST_FORMAT)
       throw new UsageError(`--out ${dir} is not empty and was not written by 'pix2pix test' (it has no test.json): choose a new or empty --out`);
@@ -65,7 +66,7 @@ export const testCommand = async (argv: readonly string[], out: (line: string) =
     out(`testing ${f.run} on ${data.size} pairs of ${data.dir} at ${h}x${w}`);
     const pairs = await fixedPairs(data, f.max ?? data.size, preprocess);
     const dir = f.out ?? join(f.run, `test-${split}`);
-    await claimTestDir(dir, { run: f.run, split, mode: f.mode ?? 'paper', seed: Number(f.seed ?? 0) });
+    await claimTestDir(dir, f.out === undefined, { run: f.run, split, mode: f.mode ?? 'paper', seed: Number(f.seed ?? 0) });
     const results = await translatePairs(generator, params, state, pairs, join(dir, 'images'), { mode: f.mode ?? 'paper', seed: Number(f.seed ?? 0) });
     const meanL1 = results.reduce((a, r) => a + r.l1, 0) / results.length;
     const html = renderReport({

@@ -241,9 +241,9 @@ export const trainCommand = async (argv: readonly string[], out: (line: string) 
   const dir = f.out;
   let found = await inspectRunDir(dir);
   refuse(dir, found, f.resume === true);
-  // A folder that exists is locked at once, so that a second train on a running run stops here.
-  let lock = found.kind === 'missing' ? undefined : lockRun(dir);
+  let lock: Lock | undefined;
   let training = false;
+  // Before the lock: a signal between taking it and trapping signals would leave it behind.
   const trap: Trap = trapStopSignals(
     (signal) => {
       if (training) return console.error(`\n${signal}: finishing this step and writing a checkpoint (again to quit at once)`);
@@ -254,7 +254,9 @@ export const trainCommand = async (argv: readonly string[], out: (line: string) 
     () => lock?.release(),
   );
   try {
-    if (lock !== undefined) {
+    // A folder that exists is locked at once, so that a second train on a running run stops here.
+    if (found.kind !== 'missing') {
+      lock = lockRun(dir);
       found = await inspectRunDir(dir); // as it is now that no other train can change it
       refuse(dir, found, f.resume === true);
     }

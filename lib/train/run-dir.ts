@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { findCheckpoint, type CheckpointVersion } from '../io/checkpoint.ts';
 import { errnoOf } from '../io/errors.ts';
@@ -62,7 +62,7 @@ export const inspectRunDir = async (dir: string): Promise<RunDirKind> => {
     if (errnoOf(e) === 'ENOENT') return { kind: 'missing' };
     throw e;
   }
-  const stale = new Set(staleTmpsIn(dir).map((p) => p.slice(dir.length).replace(/^[\\/]/, '')));
+  const stale = new Set(staleTmpsIn(dir).map((p) => basename(p)));
   const own = entries.filter((n) => n !== 'train.lock' && !stale.has(n));
   if (own.length === 0) return { kind: 'empty' };
   if (own.includes('config.json')) {
@@ -105,10 +105,9 @@ const lines = (records: readonly object[]): string => records.map((r) => JSON.st
 export const appendLosses = (dir: string, records: readonly object[], opts: { durable?: boolean } = {}): Promise<void> =>
   records.length === 0 ? Promise.resolve() : appendText(runPaths(dir).losses, lines(records), opts);
 
-export const readLosses = async (dir: string): Promise<Array<Record<string, number>>> => {
-  const path = runPaths(dir).losses;
-  if (!existsSync(path)) return [];
-  return (await readFile(path, 'utf8'))
+/** The records of a losses.jsonl text; a line a crash cut short is left out. */
+const parseLosses = (text: string): Array<Record<string, number>> =>
+  text
     .split('\n')
     .filter((l) => l.trim() !== '')
     .flatMap((l) => {
@@ -118,7 +117,10 @@ export const readLosses = async (dir: string): Promise<Array<Record<string, numb
         return []; // a line cut by a crash
       }
     });
-};
+
+const readLossText = async (dir: string): Promise<string> => (existsSync(runPaths(dir).losses) ? readFile(runPaths(dir).losses, 'utf8') : '');
+
+export const readLosses = async (dir: string): Promise<Array<Record<string, number>>> => parseLosses(await readLossText(dir));
 
 /**
  * Keep the records of steps 0..step (what the checkpoint a run resumes from
@@ -126,9 +128,9 @@ export const readLosses = async (dir: string): Promise<Array<Record<string, numb
  * crashed, and a line the crash cut short. Returns how many were dropped.
  */
 export const trimLosses = async (dir: string, step: number): Promise<number> => {
-  const all = await readLosses(dir);
+  const text = await readLossText(dir);
+  const all = parseLosses(text);
   const kept = all.filter((r) => (r['step'] ?? 0) <= step);
-  const text = existsSync(runPaths(dir).losses) ? await readFile(runPaths(dir).losses, 'utf8') : '';
   if (text === lines(kept)) return 0;
   await writeFileAtomic(runPaths(dir).losses, lines(kept), { durable: true });
   return all.length - kept.length;
