@@ -8,7 +8,7 @@ import { makeKey } from '../core/key.ts';
 import { formatShapeError } from '../core/shape.ts';
 import { disposeTree } from '../core/tree.ts';
 import { useBackend } from '../backend/index.ts';
-import { DataError, isImageFile, readImage, writeImage } from '../data/image.ts';
+import { DataError, isImageFile, readImage, writeImage, WRITABLE_EXTENSIONS } from '../data/image.ts';
 import { listImages } from '../data/files.ts';
 import { resizeImage } from '../data/preprocess.ts';
 import { loadGenerator } from './run-model.ts';
@@ -53,7 +53,7 @@ const identity = (st: Stats): string => `${st.dev}:${st.ino}`;
 const plannedOutputs = (files: readonly string[], output: string, many: boolean): string[] => {
   const outIsFolder = many || (existsSync(output) && statSync(output).isDirectory());
   if (many && existsSync(output) && !statSync(output).isDirectory()) throw new UsageError(`--output ${output} is a file, but --input is a folder: give a folder`);
-  if (!outIsFolder && !['.png', '.jpg', '.jpeg', '.webp'].includes(extname(output).toLowerCase()))
+  if (!outIsFolder && !WRITABLE_EXTENSIONS.includes(extname(output).toLowerCase()))
     throw new UsageError(`--output ${output}: an image file ends in .png, .jpg or .webp (or give a folder)`);
   const targets = files.map((file) => (outIsFolder ? join(output, outputName(file)) : output));
   const first = new Map<string, string>();

@@ -168,6 +168,9 @@ export const splitHalves = <T extends FloatImage | ByteImage>(img: T): [T, T] =>
 
 type Writable = FloatImage | tf.Tensor3D | tf.Tensor4D;
 
+/** The extensions `writeImage` writes (the format follows the extension). */
+export const WRITABLE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp'];
+
 const asFloatImage = (img: Writable): FloatImage => {
   if (!(img instanceof tf.Tensor)) return img;
   const shape = img.shape;
@@ -191,9 +194,9 @@ export const writeImage = async (path: string, img: Writable): Promise<void> => 
   let s = sharp(bytes.data, { raw: { width: bytes.width, height: bytes.height, channels: bytes.channels } });
   // Without this sharp widens one band to sRGB on output.
   if (bytes.channels === 1) s = s.toColourspace('b-w');
+  if (!WRITABLE_EXTENSIONS.includes(ext)) throw new DataError(path, `${path}: cannot write images with extension "${ext}" (use .png, .jpg or .webp)`);
   if (ext === '.png') s = s.png();
-  else if (ext === '.jpg' || ext === '.jpeg') s = s.jpeg({ quality: 95 });
   else if (ext === '.webp') s = s.webp({ lossless: true });
-  else throw new DataError(path, `${path}: cannot write images with extension "${ext}" (use .png, .jpg or .webp)`);
+  else s = s.jpeg({ quality: 95 });
   await writeFileAtomic(path, await s.toBuffer());
 };
