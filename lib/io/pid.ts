@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { errnoOf } from './errors.ts';
 
 export interface Holder {
   readonly pid: number;
@@ -17,9 +18,6 @@ export interface Holder {
   /** Field 22 of /proc/PID/stat (start time after boot), where there is one. */
   readonly start?: string;
 }
-
-const errno = (e: unknown): string | undefined =>
-  typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
 
 const readOr = (path: string): string | undefined => {
   try {
@@ -55,7 +53,7 @@ export const pidExists = (pid: number): boolean => {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return errno(e) === 'EPERM'; // it exists, and belongs to someone else
+    return errnoOf(e) === 'EPERM'; // it exists, and belongs to someone else
   }
 };
 

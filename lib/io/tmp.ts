@@ -42,27 +42,23 @@ export const isStaleTmp = (target: string, name: string): boolean => {
 };
 
 /** The stale temporary twins of `target`, as full paths. */
-export const staleTmpsOf = (target: string): string[] => {
-  const dir = path.dirname(target);
-  let names: string[];
+/** The entries of `dir`, or none if it cannot be read. */
+const namesIn = (dir: string): string[] => {
   try {
-    names = fs.readdirSync(dir);
+    return fs.readdirSync(dir);
   } catch {
     return [];
   }
-  return names.filter((n) => isStaleTmp(target, n)).map((n) => path.join(dir, n));
+};
+
+export const staleTmpsOf = (target: string): string[] => {
+  const dir = path.dirname(target);
+  return namesIn(dir).filter((n) => isStaleTmp(target, n)).map((n) => path.join(dir, n));
 };
 
 /** Every stale temporary file or folder directly in `dir`, whatever its target. */
-export const staleTmpsIn = (dir: string): string[] => {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) => {
+export const staleTmpsIn = (dir: string): string[] =>
+  namesIn(dir).flatMap((n) => {
     const m = /^(.+)\.tmp-\d+-[0-9a-f]+$/.exec(n);
     return m !== null && isStaleTmp(path.join(dir, m[1]!), n) ? [path.join(dir, n)] : [];
   });
-};
