@@ -6,23 +6,20 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
 import {
+  combinator,
   conv,
-  foldIn,
   formatShapeError,
+  identity,
   leaf,
   makeKey,
   named,
-  parallel,
   pointwise,
   receptiveField,
   relu,
   seq,
-  shapeError,
-  showSize,
+  showShape,
   summarize,
-  within,
   zeros,
   type Layer,
 } from '../lib/index.ts';
@@ -37,30 +34,17 @@ export const rezero = (): Layer =>
     apply: ({ alpha }, _state, x) => tf.mul(x, alpha!) as tf.Tensor4D,
   });
 
-/** A combinator: x + inner(x). The inner layer must keep the shape. */
-export const residual = (inner: Layer): Layer => {
-  const geom = parallel([pointwise, inner.geom]);
-  const plan: Layer['plan'] = (input) =>
-    pipe(
-      inner.plan(input),
-      E.chain((child) =>
-        child.output.every((d, i) => d === input[i])
-          ? E.right({ name: 'residual', input, output: input, params: 0, composition: 'parallel' as const, children: [child], geom })
-          : E.left(within('residual')(shapeError(`inner output ${showSize(child.output)}x${child.output[2]} must equal its input ${showSize(input)}x${input[2]}`))),
-      ),
-    );
-  return {
-    name: 'residual',
-    geom,
-    plan,
-    shape: (input) => pipe(plan(input), E.map((p) => p.output)),
-    init: (key, input) => inner.init(foldIn(key, 0), input),
-    apply: (params, state, x, ctx) => {
-      const [y, s] = inner.apply(params, state, x, ctx);
-      return [tf.add(x, y) as tf.Tensor4D, s];
-    },
-  };
-};
+/**
+ * A combinator: x + inner(x). It states only its output shape and how it
+ * applies its children (the identity branch is the input itself); plans,
+ * keys, parameter trees and summaries come from `combinator`.
+ */
+export const residual = (inner: Layer): Layer =>
+  combinator({
+    name: 'residual', composition: 'parallel', children: [identity(), inner],
+    output: (input, [, out]) => (showShape(out!) === showShape(input) ? E.right(input) : E.left(`inner output ${showShape(out!)} must equal its input ${showShape(input)}`)),
+    apply: (x, [, f]) => tf.add(x, f!(x)),
+  });
 
 /** A ResNet-style block from the two. */
 export const resBlock = (channels: number): Layer =>

@@ -6,18 +6,22 @@ export * from './core/tree.ts';
 export * from './core/tape.ts';
 export type { Ctx, Initialised, Layer, Mode, Plan } from './core/layer.ts';
 export { leaf, normal, constant, zeros, ones, type LeafSpec, type TensorSpec, type Initializer, type Tensors } from './core/leaf.ts';
-export { seq, skip, named } from './core/combinators.ts';
+export { seq, skip, named, parallel, residual, identity, concat, add, merge, type Merge } from './core/combinators.ts';
+export { combinator, planFor, type CombinatorSpec, type Child } from './core/combinator.ts';
 export { apiPhrasing, type Phrasing } from './core/options.ts';
 export { receptiveField, footprint, paramCount, initialize, summarize, type Summary, type SummaryRow } from './core/analysis.ts';
 export * from './geometry/geom.ts';
 export { footprintOf, extent, period, receptiveFieldOf, type Positions } from './geometry/receptive-field.ts';
 // Layers and the paper's networks.
-export { conv, convT, type ConvOptions } from './layers/conv.ts';
+export { conv, convT, type ConvOptions, type ConvTOptions } from './layers/conv.ts';
+export { pad, type PadMode } from './layers/pad.ts';
+export { avgPool, type PoolOptions } from './layers/pool.ts';
 export { norm, normHasShift, type NormKind, type NormOptions } from './layers/norm.ts';
 export { dropout } from './layers/dropout.ts';
-export { relu, leakyRelu, tanh, sigmoid, identity, expectChannels } from './layers/activations.ts';
+export { relu, leakyRelu, tanh, sigmoid, expectChannels } from './layers/activations.ts';
 export { convBnRelu, type ConvBnReluOptions } from './layers/blocks.ts';
 export { unet, encoderDecoder, type UnetOptions } from './nets/unet.ts';
+export { resnetGenerator, type ResnetOptions } from './nets/resnet.ts';
 export { patchDiscriminator, validPatchSizes, stridedLayersFor, type DiscriminatorOptions } from './nets/patch-discriminator.ts';
 export { generator, discriminator, generatorPresets, discriminatorPresets, type NetOptions } from './nets/presets.ts';
 // Objectives, optimiser, training.

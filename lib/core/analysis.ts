@@ -24,7 +24,7 @@ export const paramCount = (layer: Layer, input: Shape): E.Either<ShapeError, num
 
 /** Check the shape, then initialise: a bad shape is a Left, never a tf.js error. */
 export const initialize = (layer: Layer, key: Key, input: Shape): E.Either<ShapeError, Initialised> =>
-  pipe(layer.plan(input), E.map(() => layer.init(key, input)));
+  pipe(layer.plan(input), E.map((plan) => layer.init(key, plan)));
 
 export interface SummaryRow {
   /** `unet › level 2 › conv 4x4/2` */
@@ -54,7 +54,7 @@ export const summarize = (layer: Layer, input: Shape): E.Either<ShapeError, Summ
       const rows: SummaryRow[] = [];
       // `scope` is the group of the innermost named scope on the path, if any.
       const walk = (p: Plan, path: readonly string[], before: readonly Geom[], scope?: string): void => {
-        const transparent = p.name === 'seq' || p.name === 'skip';
+        const transparent = p.transparent === true;
         const here = transparent ? path : p.group !== undefined && p.group === scope ? [...path.slice(0, -1), p.name] : [...path, p.name];
         const innerScope = transparent ? scope : p.group;
         if (p.composition === 'leaf') {

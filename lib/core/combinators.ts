@@ -1,104 +1,103 @@
 /**
- * Combinators: layers made of layers. Each is an ordinary function from
- * layers to a layer, written against the same interface a user would use.
+ * Combinators: layers made of layers, each written with `combinator`, the
+ * builder a user's own combinator uses too.
+ *
+ *   seq(a, b, c)                     one after another
+ *   parallel(merge, a, b)            every branch sees the input; merge joins them
+ *   skip(inner)                      parallel(concat, identity(), inner): the U-Net skip
+ *   residual(inner)                  parallel(add, identity(), inner): x + inner(x)
+ *   named(name, layer)               a name in error paths and summaries
+ *   identity()                       the input itself
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { parallel, pointwise, serial } from '../geometry/geom.ts';
-import { foldIn } from './key.ts';
+import { combinator, planFor } from './combinator.ts';
 import type { Layer, Plan } from './layer.ts';
-import { orThrow, shapeError, showSize, within, type Shape, type ShapeError } from './shape.ts';
-import type { Tree } from './tree.ts';
-
-const outputOf = (plan: E.Either<ShapeError, Plan>) => pipe(plan, E.map((p) => p.output));
+import { showShape, showSize, within, type Shape } from './shape.ts';
+import { leaf } from './leaf.ts';
+import { pointwise } from '../geometry/geom.ts';
 
 /** Layers applied one after another: the output shape of each is the input of the next. */
-export const seq = (...layers: readonly Layer[]): Layer => {
-  const plan: Layer['plan'] = (input) => {
-    const children: Plan[] = [];
-    let shape: Shape = input;
-    for (const layer of layers) {
-      const child = layer.plan(shape);
-      if (E.isLeft(child)) return child;
-      children.push(child.right);
-      shape = child.right.output;
-    }
-    return E.right({ name: 'seq', input, output: shape, params: 0, composition: 'serial', children, geom: serial(layers.map((l) => l.geom)) });
-  };
-  return {
+export const seq = (...layers: readonly Layer[]): Layer =>
+  combinator({
     name: 'seq',
-    geom: serial(layers.map((l) => l.geom)),
-    plan,
-    shape: (input) => outputOf(plan(input)),
-    init: (key, input) => {
-      const params: Tree[] = [];
-      const state: Tree[] = [];
-      let shape: Shape = input;
-      layers.forEach((layer, i) => {
-        const made = layer.init(foldIn(key, i), shape);
-        params.push(made.params);
-        state.push(made.state);
-        shape = orThrow(layer.shape(shape));
-      });
-      return { params, state };
-    },
-    apply: (params, state, x, ctx) => {
-      const ps = params as readonly Tree[];
-      const ss = state as readonly Tree[];
-      const newState: Tree[] = [];
-      let y = x;
-      layers.forEach((layer, i) => {
-        const [out, s] = layer.apply(ps[i]!, ss[i]!, y, { ...ctx, key: foldIn(ctx.key, i) });
-        newState.push(s);
-        y = out;
-      });
-      return [y, newState];
-    },
-  };
+    children: layers,
+    composition: 'serial',
+    apply: (x, children) => children.reduce((y, child) => child(y), x),
+  });
+
+/** How `parallel` joins its branches' outputs: the output shape (or why they do not fit) and the tensor. */
+export interface Merge {
+  readonly name: string;
+  readonly output: (shapes: readonly Shape[]) => E.Either<string, Shape>;
+  readonly apply: (ys: readonly tf.Tensor4D[]) => tf.Tensor4D;
+}
+
+export const merge = (name: string, output: Merge['output'], apply: Merge['apply']): Merge => ({ name, output, apply });
+
+const sameSize = (shapes: readonly Shape[]) => shapes.every((s) => s[0] === shapes[0]![0] && s[1] === shapes[0]![1]);
+
+/** Concatenation along channels: the branches must agree in height and width. */
+export const concat: Merge = merge(
+  'concat',
+  (shapes) =>
+    sameSize(shapes)
+      ? E.right([shapes[0]![0], shapes[0]![1], shapes.reduce((c, s) => c + s[2], 0)] as const)
+      : E.left(`branch outputs ${shapes.map(showSize).join(', ')} differ in size, so they cannot be concatenated`),
+  (ys) => (ys.length === 1 ? ys[0]! : (tf.concat(ys as tf.Tensor4D[], 3) as tf.Tensor4D)),
+);
+
+/** The element-wise sum: the branches must agree in shape. */
+export const add: Merge = merge(
+  'add',
+  (shapes) =>
+    sameSize(shapes) && shapes.every((s) => s[2] === shapes[0]![2])
+      ? E.right(shapes[0]!)
+      : E.left(`branch outputs ${shapes.map(showShape).join(', ')} differ in shape, so they cannot be added`),
+  (ys) => (ys.length === 1 ? ys[0]! : (tf.addN(ys as tf.Tensor4D[]) as tf.Tensor4D)),
+);
+
+/**
+ * Branches applied to the same input, joined by `merge` (`concat`, `add`, or
+ * a user's `merge(name, output, apply)`). An `identity()` branch is the
+ * input itself. Its geometry is the union of the branches' footprints.
+ */
+export const parallel = (join: Merge, ...branches: readonly Layer[]): Layer => {
+  if (branches.length === 0) throw new RangeError(`parallel(${join.name}) needs at least one branch`);
+  return combinator({
+    name: join.name,
+    children: branches,
+    composition: 'parallel',
+    output: (_input, outputs) => join.output(outputs),
+    apply: (x, children) => join.apply(children.map((child) => child(x))),
+  });
 };
+
+/** The identity. As a branch of `parallel` it is the input itself (`skip`, `residual`). */
+export const identity = (): Layer => ({ ...leaf({ name: 'identity', geom: pointwise, output: (s) => E.right(s), apply: (_p, _s, x) => x }), identity: true });
+
+const skipConcat = merge(
+  'skip',
+  ([x, y]) =>
+    x![0] === y![0] && x![1] === y![1]
+      ? concat.output([x!, y!])
+      : E.left(
+          `inner output ${showSize(y!)} does not match input ${showSize(x!)}, ` +
+            `so they cannot be concatenated (each level halves the size: it must be divisible by 2 at every level)`,
+        ),
+  concat.apply,
+);
 
 /**
  * The U-Net skip: concatenate x with inner(x) along channels. The inner
- * layer must keep the spatial size.
+ * layer must keep the spatial size. Its weights are inner's, unrenamed.
  */
-export const skip = (inner: Layer): Layer => {
-  const plan: Layer['plan'] = (input) =>
-    pipe(
-      inner.plan(input),
-      E.chain((child) =>
-        child.output[0] === input[0] && child.output[1] === input[1]
-          ? E.right<ShapeError, Plan>({
-              name: 'skip',
-              input,
-              output: [input[0], input[1], input[2] + child.output[2]] as const,
-              params: 0,
-              composition: 'parallel',
-              children: [child],
-              geom: parallel([pointwise, inner.geom]),
-            })
-          : E.left(
-              within('skip')(
-                shapeError(
-                  `inner output ${showSize(child.output)} does not match input ${showSize(input)}, ` +
-                    `so they cannot be concatenated (each level halves the size: it must be divisible by 2 at every level)`,
-                ),
-              ),
-            ),
-      ),
-    );
-  return {
-    name: 'skip',
-    geom: parallel([pointwise, inner.geom]),
-    plan,
-    shape: (input) => outputOf(plan(input)),
-    init: (key, input) => inner.init(key, input),
-    apply: (params, state, x, ctx) => {
-      const [y, s] = inner.apply(params, state, x, ctx);
-      return [tf.concat([x, y], 3), s];
-    },
-  };
-};
+export const skip = (inner: Layer): Layer => parallel(skipConcat, identity(), inner);
+
+/** x + inner(x): the inner layer must keep the shape (a ResNet block's connection). */
+export const residual = (inner: Layer): Layer =>
+  parallel(merge('residual', (shapes) => E.mapLeft(() => `inner output ${showShape(shapes[1]!)} must equal its input ${showShape(shapes[0]!)}`)(add.output(shapes)), add.apply), identity(), inner);
 
 /**
  * Give a layer a name: it appears in error paths and summaries. Scopes of
@@ -107,24 +106,26 @@ export const skip = (inner: Layer): Layer => {
  * the way down.
  */
 export const named = (name: string, layer: Layer, opts: { group?: string } = {}): Layer => {
-  const plan: Layer['plan'] = (input) =>
+  const plan: Layer['plan'] = (at) =>
     pipe(
-      layer.plan(input),
-      E.bimap(within(name, opts.group), (p) => ({
+      layer.plan(at),
+      E.bimap(within(name, opts.group), (p): Plan => ({
         name,
         ...(opts.group !== undefined ? { group: opts.group } : {}),
-        input,
+        input: at,
         output: p.output,
         params: 0,
-        composition: 'serial' as const,
+        composition: 'serial',
         children: [p],
         geom: p.geom,
       })),
     );
-  return {
+  const self: Layer = {
     ...layer,
     name,
     plan,
-    shape: (input) => outputOf(plan(input)),
+    shape: (at) => pipe(plan(at), E.map((p) => p.output)),
+    init: (key, at) => layer.init(key, planFor(self, at).children[0]!),
   };
+  return self;
 };

@@ -4,7 +4,7 @@
  *
  *   plan(in)            -> Either<ShapeError, Plan>   (allocates nothing)
  *   shape(in)           -> Either<ShapeError, Shape>  (plan(in).output)
- *   init(key, in)       -> { params, state }          (plain tensor trees)
+ *   init(key, plan)     -> { params, state }          (plain tensor trees)
  *   apply(p, s, x, ctx) -> [y, s']                    (pure; no mutation)
  *   geom                                              (receptive fields)
  */
@@ -43,6 +43,8 @@ export interface Plan {
   readonly params: number;
   /** How children see the input: one after another, or each the same input. */
   readonly composition: 'leaf' | 'serial' | 'parallel';
+  /** A structural part (`seq`, `skip`, ...): summary rows do not show its name. */
+  readonly transparent?: true;
   readonly children: readonly Plan[];
   readonly geom: Geom;
 }
@@ -56,9 +58,15 @@ export interface Layer {
   /** Shown in error paths and summaries (`conv 4x4/2`, `level 3`, ...). */
   readonly name: string;
   readonly geom: Geom;
+  /** The identity: as a branch of a `parallel` combinator it stands for the input itself. */
+  readonly identity?: true;
   plan(input: Shape): E.Either<ShapeError, Plan>;
   shape(input: Shape): E.Either<ShapeError, Shape>;
-  /** Assumes `input` is valid (check with `shape` first, or use `initialize`). */
-  init(key: Key, input: Shape): Initialised;
+  /**
+   * Parameters and state from the layer's plan, or from an input shape
+   * (planned first: a bad shape throws a ShapeException naming the layer;
+   * `initialize` returns it as a Left instead).
+   */
+  init(key: Key, at: Shape | Plan): Initialised;
   apply(params: Tree, state: Tree, x: tf.Tensor4D, ctx: Ctx): [tf.Tensor4D, Tree];
 }

@@ -7,6 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { Geom } from '../geometry/geom.ts';
 import { foldIn, seedOf, type Key } from './key.ts';
+import { planFor } from './combinator.ts';
 import type { Ctx, Layer } from './layer.ts';
 import { shapeError, within, type Shape } from './shape.ts';
 
@@ -76,18 +77,19 @@ export const leaf = (spec: LeafSpec): Layer => {
     );
   const build = (specs: { readonly [name: string]: TensorSpec } | undefined, key: Key) =>
     Object.fromEntries(Object.entries(specs ?? {}).map(([name, s]) => [name, materialise(s, foldIn(key, name))]));
-  return {
+  const self: Layer = {
     name: spec.name,
     geom: spec.geom,
     plan,
     shape: (input) => pipe(plan(input), E.map((p) => p.output)),
-    init: (key, input) => ({
-      params: build(spec.params?.(input), key),
-      state: build(spec.state?.(input), foldIn(key, 'state')),
-    }),
+    init: (key, at) => {
+      const { input } = planFor(self, at);
+      return { params: build(spec.params?.(input), key), state: build(spec.state?.(input), foldIn(key, 'state')) };
+    },
     apply: (params, state, x, ctx) => {
       const result = spec.apply(params as Tensors, state as Tensors, x, ctx);
       return Array.isArray(result) ? [result[0], result[1]] : [result as tf.Tensor4D, state];
     },
   };
+  return self;
 };

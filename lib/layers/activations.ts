@@ -5,6 +5,8 @@ import { pointwise } from '../geometry/geom.ts';
 import { leaf } from '../core/leaf.ts';
 import type { Layer } from '../core/layer.ts';
 
+export { identity } from '../core/combinators.ts';
+
 const activation = (name: string, f: (x: tf.Tensor4D) => tf.Tensor4D): Layer =>
   leaf({ name, geom: pointwise, output: (s) => E.right(s), apply: (_p, _s, x) => f(x) });
 
@@ -12,7 +14,6 @@ export const relu = (): Layer => activation('relu', (x) => tf.relu(x));
 export const leakyRelu = (alpha = 0.2): Layer => activation(`leakyRelu ${alpha}`, (x) => tf.leakyRelu(x, alpha));
 export const tanh = (): Layer => activation('tanh', (x) => tf.tanh(x));
 export const sigmoid = (): Layer => activation('sigmoid', (x) => tf.sigmoid(x));
-export const identity = (): Layer => activation('identity', (x) => x);
 
 /** Checks the channel count of its input (a clear error early instead of a shape crash in a matmul). */
 export const expectChannels = (channels: number): Layer =>

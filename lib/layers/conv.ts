@@ -54,20 +54,32 @@ export const conv = (channels: number, kernel: number, opts: ConvOptions = {}): 
   });
 };
 
+export interface ConvTOptions extends Omit<ConvOptions, 'dilation'> {
+  /**
+   * Rows and columns added at the bottom and right of the output (PyTorch's
+   * output_padding): the reference ResNet's 3x3/2 pad 1 with 1 doubles the
+   * size. Smaller than the stride, and at most `pad`. Default 0.
+   */
+  readonly outputPadding?: number;
+}
+
 /**
  * A transposed convolution (the gradient of `conv` with the same kernel,
- * stride and pad): output size (n - 1) * stride - 2 * pad + kernel, so the
- * paper's 4x4/2 pad 1 doubles the size.
+ * stride and pad): output size (n - 1) * stride - 2 * pad + kernel +
+ * outputPadding, so the paper's 4x4/2 pad 1 doubles the size.
  */
-export const convT = (channels: number, kernel: number, opts: Omit<ConvOptions, 'dilation'> = {}): Layer => {
-  const { stride = 1, pad = Math.floor((kernel - 1) / 2), bias = true, initStd = 0.02 } = opts;
+export const convT = (channels: number, kernel: number, opts: ConvTOptions = {}): Layer => {
+  const { stride = 1, pad = Math.floor((kernel - 1) / 2), bias = true, initStd = 0.02, outputPadding = 0 } = opts;
   checkInt('convT channels', channels, 1);
   checkInt('convT kernel', kernel, 1);
   checkInt('convT stride', stride, 1);
   checkInt('convT pad', pad, 0);
-  const out = (n: number) => (n - 1) * stride - 2 * pad + kernel;
+  checkInt('convT outputPadding', outputPadding, 0);
+  if (outputPadding >= stride || outputPadding > pad)
+    throw new RangeError(`convT outputPadding must be smaller than the stride (${stride}) and at most the padding (${pad}), got ${outputPadding}`);
+  const out = (n: number) => (n - 1) * stride - 2 * pad + kernel + outputPadding;
   return leaf({
-    name: `convT ${kernel}x${kernel}/${stride}`,
+    name: `convT ${kernel}x${kernel}/${stride}${outputPadding > 0 ? ` +${outputPadding}` : ''}`,
     geom: { kind: 'convT', kernel, stride, pad },
     output: ([h, w]) =>
       out(Math.min(h, w)) < 1
