@@ -6,7 +6,7 @@ export * from './core/tree.ts';
 export * from './core/tape.ts';
 export type { Ctx, Initialised, Layer, Mode, Plan } from './core/layer.ts';
 export { leaf, normal, constant, zeros, ones, type LeafSpec, type TensorSpec, type Initializer, type Tensors } from './core/leaf.ts';
-export { seq, skip, named, parallel, residual, identity, concat, add, merge, type Merge } from './core/combinators.ts';
+export { seq, skip, named, feature, parallel, residual, identity, concat, add, merge, type Merge } from './core/combinators.ts';
 export { combinator, planFor, type CombinatorSpec, type Child } from './core/combinator.ts';
 export { apiPhrasing, type Phrasing } from './core/options.ts';
 export { receptiveField, footprint, paramCount, initialize, summarize, type Summary, type SummaryRow } from './core/analysis.ts';
@@ -23,6 +23,7 @@ export { convBnRelu, type ConvBnReluOptions } from './layers/blocks.ts';
 export { unet, encoderDecoder, type UnetOptions } from './nets/unet.ts';
 export { resnetGenerator, type ResnetOptions } from './nets/resnet.ts';
 export { patchDiscriminator, validPatchSizes, stridedLayersFor, type DiscriminatorOptions } from './nets/patch-discriminator.ts';
+export { multiscaleDiscriminator, type Discriminators } from './nets/multiscale.ts';
 export { generator, discriminator, generatorPresets, discriminatorPresets, type NetOptions } from './nets/presets.ts';
 // Objectives, optimiser, training.
 export { ganLoss, type GanMode } from './losses/gan.ts';

@@ -34,6 +34,26 @@ describe('pix2pix summary --json', () => {
     expect(out.discriminator).toEqual({ params, outputShape: [grid, grid, 1], receptiveField: rf });
   });
 
+  it.each([
+    ['resnet9', [], 11_383_427],
+    ['resnet6', [], 7_841_411],
+    ['resnet9', ['--norm', 'instance'], 11_378_179],
+  ])("%s %j + patch70 at 256: the reference's generator parameters", async (name, extra, params) => {
+    expect((await json('--generator', name, '--discriminator', 'patch70', '--size', '256', ...extra)).generator.params).toBe(params);
+  });
+
+  it("--scales 2: pix2pixHD's D, two patch70s (5,537,410 parameters), scale 2 seeing the input pooled once (141 input pixels)", async () => {
+    expect((await json('--generator', 'unet256', '--discriminator', 'patch70', '--scales', '2', '--size', '256')).discriminator).toEqual({
+      params: 5_537_410,
+      outputShape: [30, 30, 1],
+      receptiveField: 70,
+      scales: [
+        { params: 2_768_705, outputShape: [30, 30, 1], receptiveField: 70 },
+        { params: 2_768_705, outputShape: [14, 14, 1], receptiveField: 141 },
+      ],
+    });
+  });
+
   it('unet128 at 128', async () => {
     expect((await json('--generator', 'unet128', '--size', '128')).generator.params).toBe(41_828_995);
   });

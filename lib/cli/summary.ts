@@ -4,14 +4,17 @@ import * as t from 'io-ts';
 import { summarize, type Summary } from '../core/analysis.ts';
 import type { Layer } from '../core/layer.ts';
 import { formatShapeError, type Shape } from '../core/shape.ts';
+import { multiscaleDiscriminator } from '../nets/multiscale.ts';
 import { discriminator, generator } from '../nets/presets.ts';
 import { useBackend } from '../backend/index.ts';
 import { decodeFlags, oneOf, positiveIntFromString, UsageError, backendFlag } from './flags.ts';
 
 export const summaryHelp = `pix2pix summary [options]
 
-  --generator NAME      unet256 (default), unet128, encoderDecoder256, encoderDecoder128
+  --generator NAME      unet256 (default), unet128, encoderDecoder256, encoderDecoder128,
+                        resnet9, resnet6 (or unetN, encoderDecoderN, resnetN)
   --discriminator NAME  patch70 (default), pixel, patch16, image286, or patchN (N = 9*2^k - 2)
+  --scales N            pix2pixHD's multi-scale D: N copies at 1, 1/2, 1/4 ... of the size (default 1)
   --size N              input height and width (default 256)
   --ngf N, --ndf N      filters in the first layer of G and D (default 64)
   --norm KIND           batch (default), instance, none
@@ -24,6 +27,7 @@ const Flags = t.exact(
   t.partial({
     generator: t.string,
     discriminator: t.string,
+    scales: positiveIntFromString,
     size: positiveIntFromString,
     ngf: positiveIntFromString,
     ndf: positiveIntFromString,
@@ -38,6 +42,7 @@ const Flags = t.exact(
 const options = {
   generator: { type: 'string' },
   discriminator: { type: 'string' },
+  scales: { type: 'string' },
   size: { type: 'string' },
   ngf: { type: 'string' },
   ndf: { type: 'string' },
@@ -90,19 +95,27 @@ export const summaryCommand = async (argv: readonly string[], out: (line: string
   const dName = f.discriminator ?? 'patch70';
   const norm = f.norm ?? 'batch';
   const g = orUsage(generator(gName, { ngf: f.ngf ?? 64, norm, inChannels, outChannels }), 'generator');
-  const d = orUsage(discriminator(dName, { ndf: f.ndf ?? 64, norm }), 'discriminator');
+  const scales = f.scales ?? 1;
+  const ds = multiscaleDiscriminator(scales, orUsage(discriminator(dName, { ndf: f.ndf ?? 64, norm }), 'discriminator'));
   const gs = summaryOf(`generator ${gName}`, g, [size, size, inChannels]);
-  // The conditional D sees concat(input, output).
-  const ds = summaryOf(`discriminator ${dName}`, d, [size, size, inChannels + outChannels]);
+  // The conditional D sees concat(input, output); each scale takes it at full size.
+  const dShape: Shape = [size, size, inChannels + outChannels];
+  const dss = ds.map((d, i) => summaryOf(`discriminator ${dName}${scales > 1 ? ` scale ${i + 1}` : ''}`, d, dShape));
   const backend = await useBackend(f.backend ?? 'auto', { quiet: f.json === true });
   if (f.json) {
     const brief = (s: Summary) => ({ params: s.params, outputShape: s.output, receptiveField: s.receptiveField });
-    out(JSON.stringify({ generator: brief(gs), discriminator: brief(ds), backend: backend.name }));
+    // With --scales: the total parameters; outputShape and receptiveField are scale 1's, and each scale's is in `scales`.
+    const discriminatorJson = scales === 1 ? brief(dss[0]!) : { ...brief(dss[0]!), params: dss.reduce((n, s) => n + s.params, 0), scales: dss.map(brief) };
+    out(JSON.stringify({ generator: brief(gs), discriminator: discriminatorJson, backend: backend.name }));
     return;
   }
   out(table(`Generator ${gName} on ${size}x${size}x${inChannels}`, gs));
   out('');
-  out(table(`Discriminator ${dName} on concat(input, output): ${size}x${size}x${inChannels + outChannels}`, ds));
-  out('');
+  dss.forEach((d, i) => {
+    const scale = scales > 1 ? `, scale ${i + 1} of ${scales} (the input average-pooled ${i} times; fields in input pixels)` : '';
+    out(table(`Discriminator ${dName} on concat(input, output): ${dShape.join('x')}${scale}`, d));
+    out('');
+  });
+  if (scales > 1) out(`discriminator total: ${group(dss.reduce((n, s) => n + s.params, 0))} parameters in ${scales} scales`);
   out(`backend: ${backend.name} (${backend.reason})`);
 };

@@ -8,6 +8,7 @@
  *   residual(inner)                  parallel(add, identity(), inner): x + inner(x)
  *   named(name, layer)               a name in error paths and summaries
  *   identity()                       the input itself
+ *   feature(layer)                   its output is an intermediate feature (ctx.features)
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
@@ -129,3 +130,17 @@ export const named = (name: string, layer: Layer, opts: { group?: string } = {})
   };
   return self;
 };
+
+/**
+ * Mark a layer's output as one of the network's intermediate features:
+ * when the context collects them (`ctx.features`), the output is appended.
+ * Nothing else changes: not its plan, its weights, nor its key.
+ */
+export const feature = (layer: Layer): Layer => ({
+  ...layer,
+  apply: (params, state, x, ctx) => {
+    const out = layer.apply(params, state, x, ctx);
+    ctx.features?.push(out[0]);
+    return out;
+  },
+});

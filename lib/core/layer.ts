@@ -30,6 +30,12 @@ export interface Ctx {
   readonly mode: Mode;
   /** Randomness for this call (dropout); combinators split it for their children. */
   readonly key: Key;
+  /**
+   * Where layers marked with `feature` put their outputs, in the order they
+   * run (a discriminator's intermediate features, for feature matching).
+   * Absent: nothing is collected.
+   */
+  readonly features?: tf.Tensor4D[];
 }
 
 /** The result of shape inference for one layer, with its children. */

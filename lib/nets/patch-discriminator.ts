@@ -6,8 +6,10 @@
  *   with norm, and a stride-1 4x4 conv to one channel of logits.
  * 70 is the paper's default; 286 is the ImageGAN on 256x256 inputs.
  * A conditional D is applied to concat(x, y): 6 channels for RGB pairs.
+ * The output of each block but the last conv is a `feature` (pix2pixHD's
+ * getIntermFeat): k + 1 of them for a PatchGAN, 2 for the PixelGAN.
  */
-import { named, seq } from '../core/combinators.ts';
+import { feature, named, seq } from '../core/combinators.ts';
 import type { Layer } from '../core/layer.ts';
 import { withDefaults } from '../core/options.ts';
 import { leakyRelu } from '../layers/activations.ts';
@@ -44,7 +46,7 @@ export const patchDiscriminator = (patch = 70, options: DiscriminatorOptions = {
   if (patch === 1) {
     return named(
       'pixelGAN',
-      seq(conv(ndf, 1), lrelu(), conv(2 * ndf, 1, { bias }), norm(kind, normOpts), lrelu(), conv(1, 1, { bias })),
+      seq(conv(ndf, 1), feature(lrelu()), conv(2 * ndf, 1, { bias }), norm(kind, normOpts), feature(lrelu()), conv(1, 1, { bias })),
     );
   }
   const k = stridedLayersFor(patch);
@@ -56,12 +58,12 @@ export const patchDiscriminator = (patch = 70, options: DiscriminatorOptions = {
   }
   const width = (n: number) => ndf * Math.min(2 ** n, 8);
   const block = (n: number, stride: number) =>
-    convBnRelu(width(n), { stride, norm: kind, trackRunningStats: normOpts.trackRunningStats, activation: lrelu() });
+    feature(convBnRelu(width(n), { stride, norm: kind, trackRunningStats: normOpts.trackRunningStats, activation: lrelu() }));
   return named(
     `patchGAN ${patch}x${patch}`,
     seq(
       conv(ndf, 4, { stride: 2 }),
-      lrelu(),
+      feature(lrelu()),
       ...Array.from({ length: k - 1 }, (_, i) => block(i + 1, 2)),
       block(k, 1),
       conv(1, 4, { stride: 1 }),
