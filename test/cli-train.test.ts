@@ -35,7 +35,7 @@ describe('train, resume, translate', () => {
     // The run directory holds what the docs promise.
     for (const f of ['config.json', 'model.json', 'losses.jsonl', 'index.html', 'samples/5-output.png']) expect(existsSync(join(a, f))).toBe(true);
     const losses = readFileSync(join(a, 'losses.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(losses.filter((l) => l.gL1 !== undefined).map((l) => l.step)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(losses.filter((l) => l['L1'] !== undefined).map((l) => l.step)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(readFileSync(join(a, 'index.html'), 'utf8')).toMatch(/<svg[\s\S]*5-output\.png/);
   });
 

@@ -12,6 +12,7 @@ import { BufferPool, nativePool, sizeClass } from '../lib/backend/native/pool.ts
 import { NativeBackend } from '../lib/backend/native/register.ts';
 import { flatten, leaves, makeKey } from '../lib/index.ts';
 import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
+import type { Tree } from '../lib/core/tree.ts';
 import { disposeReplaced, disposeState, initTrainState, stateTensors, type TrainState } from '../lib/train/state.ts';
 import { DivergedError, makeStep } from '../lib/train/step.ts';
 import { tinySpec } from './helpers/tiny-spec.ts';
@@ -160,7 +161,7 @@ describe.skipIf('reason' in native)('the native backend with recycled buffers', 
       for (let i = 0; i < 3; i++) {
         const [n] = step(s, batch);
         const same = (a: tf.Tensor[], b: tf.Tensor[]) => a.every((t, j) => valuesOf(t) === valuesOf(b[j]!));
-        inPlace.push(same(leaves(s.g.params), leaves(n.g.params)) && same(leaves(s.gOpt.m), leaves(n.gOpt.m)));
+        inPlace.push(same(leaves(s.g.params), leaves(n.g.params)) && same(leaves((s.gOpt as { m: Tree }).m), leaves((n.gOpt as { m: Tree }).m)));
         expect(leaves(s.d.params).some((t, j) => valuesOf(t) === valuesOf(leaves(n.d.params)[j]!))).toBe(false);
         disposeReplaced(s, n);
         s = n;

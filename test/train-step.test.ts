@@ -8,7 +8,7 @@ import { flatten, leaf, leaves, makeKey, patchDiscriminator, pointwise, seq, une
 import { foldIn } from '../lib/core/key.ts';
 import { ganLoss } from '../lib/losses/gan.ts';
 import { cgan, gan, l1, parseObjective, plus, showObjective, discriminatorChannels, type Objective } from '../lib/losses/objective.ts';
-import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
+import { adamDefaults, adamInit, adamUpdate, type AdamState } from '../lib/optim/adam.ts';
 import { linearDecay } from '../lib/optim/schedule.ts';
 import { fit, FitError } from '../lib/train/fit.ts';
 import { disposeReplaced, disposeState, initTrainState, stateTensors, type Batch, type TrainState } from '../lib/train/state.ts';
@@ -65,7 +65,12 @@ describe('losses and objectives', () => {
 
   it("the paper's ablations are one expression each, and parse from the CLI's names", () => {
     expect(showObjective(parseObjective('l1+cgan', 100))).toBe('100*l1 + cgan');
-    expect(parseObjective('gan').terms).toEqual(gan().terms);
+    const named = (o: Objective) => o.terms.map((t) => [t.name, t.weight, t.sees, t.ganMode]);
+    expect(named(parseObjective('gan'))).toEqual(named(gan()));
+    expect(named(parseObjective('l1:50+cgan+fm:10', 100, 'hinge'))).toEqual([['l1', 50, undefined, undefined], ['cgan', 1, 'pair', 'hinge'], ['fm', 10, 'any', undefined]]);
+    expect(() => parseObjective('l1+fm')).toThrow(/feature matching reads the discriminator that an adversarial term \(cgan or gan\) trains/);
+    expect(() => parseObjective('l1:-3+cgan')).toThrow(/the weight of 'l1' in 'l1:-3\+cgan' must be a positive number, got '-3'/);
+    expect(() => parseObjective('l1+l1')).toThrow(/'l1' appears twice/);
     expect(() => plus(cgan(), gan())).toThrow(/at most one adversarial/);
     expect(() => parseObjective('l1+wgan')).toThrow(/unknown objective term 'wgan'/);
     expect(discriminatorChannels(plus(l1(), gan()), 3, 3)).toBe(3);
@@ -126,14 +131,14 @@ describe('the training step and the fold', () => {
         const faked = D.apply(p, s.d.state, tf.concat([x, fake], 3), dCtx)[0];
         return tf.stack([ganLoss('vanilla', real, true), ganLoss('vanilla', faked, false)]);
       })(leaves(s.d.params), tf.tensor1d([0.5, 0.5]));
-      const [dParams] = adamUpdate(adamDefaults, dGrads, s.dOpt, s.d.params);
+      const [dParams] = adamUpdate(adamDefaults, dGrads, s.dOpt as unknown as AdamState, s.d.params);
       const gGrads = tf.grads((...ps: tf.Tensor[]) => {
         const out = G.apply(withLeaves(s.g.params, ps), s.g.state, x, gCtx)[0];
         const diff = tf.sub(y, out);
         const adv = ganLoss('vanilla', D.apply(dParams, s.d.state, tf.concat([x, out], 3), dCtx)[0], true);
         return tf.stack([adv, tf.mean(tf.abs(diff)), tf.mean(tf.square(diff))]);
       })(leaves(s.g.params), tf.tensor1d([1, 100, 0]));
-      const [gParams] = adamUpdate(adamDefaults, gGrads, s.gOpt, s.g.params);
+      const [gParams] = adamUpdate(adamDefaults, gGrads, s.gOpt as unknown as AdamState, s.g.params);
       return [...leaves(gParams), ...leaves(dParams)];
     });
     const got = [...leaves(next.g.params), ...leaves(next.d.params)];
@@ -183,23 +188,24 @@ describe('the training step and the fold', () => {
     const losses: number[] = [];
     // A higher learning rate than the paper's, so a few steps show it.
     const fast = { ...spec(), adam: { ...adamDefaults, lr: 2e-3 } };
-    const end = await fit(init(), repeat(25), makeStep(fast), { onStep: (_s, m) => void losses.push(m.gL1) });
+    const end = await fit(init(), repeat(25), makeStep(fast), { onStep: (_s, m) => void losses.push(m['L1']!) });
     expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.8);
     disposeState(end);
   });
 
-  it('reports D and G losses; with L1 alone there is no D to train', async () => {
+  it("reports each term's losses by name (D's parts, G's terms, the L1 monitor, the rates); with L1 alone there is no D to train", async () => {
     let seen: Record<string, number> = {};
     const withD = await fit(init(), repeat(1), makeStep(spec()), { onStep: (_s, m) => void (seen = { ...m }) });
-    expect(Object.keys(seen).sort()).toEqual(['dFake', 'dReal', 'gGan', 'gL1', 'gL2', 'lr']);
+    expect(Object.keys(seen).sort()).toEqual(['D/cgan/fake', 'D/cgan/real', 'G/cgan', 'G/l1', 'L1', 'lr', 'lrD']);
     // At init D outputs ~0 logits: each cross-entropy is near log 2.
-    expect(seen['dReal']).toBeGreaterThan(0.4);
-    expect(seen['dReal']).toBeLessThan(1);
+    expect(seen['D/cgan/real']).toBeGreaterThan(0.4);
+    expect(seen['D/cgan/real']).toBeLessThan(1);
+    expect(seen['G/l1']).toBe(seen['L1']);
     disposeState(withD);
     const alone = init(l1(100));
     expect(leaves(alone.d.params)).toHaveLength(0);
     const end = await fit(alone, repeat(2), makeStep(spec(l1(100))), { onStep: (_s, m) => void (seen = { ...m }) });
-    expect(Object.keys(seen).sort()).toEqual(['gL1', 'gL2', 'lr']);
+    expect(Object.keys(seen).sort()).toEqual(['G/l1', 'L1', 'lr']);
     disposeState(end);
   });
 

@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { showLosses } from '../../lib/cli/train-loop.ts';
 import sharp from 'sharp';
 import {
   batches,
@@ -153,7 +154,7 @@ export const train = async (d: DataSetup, v: Variant, o: RunOptions, log = (line
     maxSteps: o.steps,
     onStep: (s, m) => {
       losses.push(m);
-      if (s.step % every === 0) log(`  ${v.name}: step ${s.step}/${o.steps}, L1 ${m.gL1.toFixed(3)}${m.dReal !== undefined ? `, D ${m.dReal.toFixed(2)}/${m.dFake!.toFixed(2)}` : ''}`);
+      if (s.step % every === 0) log(`  ${v.name}: step ${s.step}/${o.steps}, ${showLosses(m)}`);
     },
   });
   const seconds = (performance.now() - started) / 1000;

@@ -19,19 +19,24 @@ data
   --skip-bad              decode every file before training; skip (and list) those that fail, instead of stopping
 model
   --generator NAME        unet256 (default), unet128, encoderDecoder256, encoderDecoder128, or
-                          unetN / encoderDecoderN for N = 2^depth (unet64 for 64x64 crops)
+                          unetN / encoderDecoderN for N = 2^depth (unet64 for 64x64 crops);
+                          resnet9, resnet6 (the reference's ResNet generators; resnetN: N blocks)
   --discriminator NAME    patch70 (default), pixel, patch16, image286, patchN
+  --scales N              pix2pixHD's multi-scale D: N copies at 1, 1/2, 1/4 ... of the size (default 1)
   --ngf N, --ndf N        first-layer filters (default 64)
   --norm KIND             batch (default), instance, none
   --dropout P             decoder dropout rate in [0, 1) (default 0.5)
 objective and optimiser
-  --objective SPEC        l1+cgan (default), l1, gan, cgan, l1+gan, l2, ...
-  --lambda X              weight of L1/L2, > 0 (default 100)
-  --gan-mode MODE         vanilla (default) or lsgan
+  --objective SPEC        terms l1, l2, gan, cgan, fm (feature matching) joined by +, each with an
+                          optional :weight: l1+cgan (default), l1, l1+gan, l1:100+cgan+fm:10, ...
+  --lambda X              weight of L1/L2 without a :weight, > 0 (default 100)
+  --gan-mode MODE         vanilla (default), lsgan or hinge
   --batch N               batch size (default 1)
   --epochs N              epochs at the initial learning rate (default 100)
   --epochs-decay N        epochs of linear decay to 0 (default 100); --epochs + --epochs-decay >= 1
   --lr X                  Adam's learning rate, in (0, 1] (default 2e-4)
+  --lr-d X                D's learning rate, in (0, 1] (default: --lr; SPADE's TTUR uses 4e-4 with --lr 1e-4)
+  --grad-clip X           clip each network's gradient to global L2 norm X before Adam, > 0 (default: none)
   --beta1 X, --beta2 X    Adam's decay rates, in [0, 1) (default 0.5, 0.999)
 run
   --out DIR               run directory (config, checkpoint, losses, samples, report): a new or empty
@@ -74,7 +79,10 @@ const Flags = t.exact(
     dropout: numberFromStringIn(ranges.dropout),
     objective: t.string,
     lambda: numberFromStringIn(ranges.lambda),
-    ganMode: oneOf(['vanilla', 'lsgan']),
+    ganMode: oneOf(['vanilla', 'lsgan', 'hinge']),
+    scales: positiveIntFromString,
+    lrD: numberFromStringIn(ranges.lr),
+    gradClip: numberFromStringIn(ranges.lambda),
     batch: positiveIntFromString,
     epochs: t.string,
     epochsDecay: t.string,
@@ -99,8 +107,8 @@ const bool = { type: 'boolean' } as const;
 const options = {
   data: str, layout: str, direction: str, size: str, 'load-size': str, preprocess: str, 'no-flip': bool,
   'in-channels': str, 'out-channels': str, 'train-range': str, 'val-split': str, 'skip-bad': bool,
-  generator: str, discriminator: str, ngf: str, ndf: str, norm: str, dropout: str,
-  objective: str, lambda: str, 'gan-mode': str, batch: str, epochs: str, 'epochs-decay': str, lr: str, beta1: str, beta2: str,
+  generator: str, discriminator: str, scales: str, ngf: str, ndf: str, norm: str, dropout: str,
+  objective: str, lambda: str, 'gan-mode': str, batch: str, epochs: str, 'epochs-decay': str, lr: str, 'lr-d': str, 'grad-clip': str, beta1: str, beta2: str,
   out: str, resume: bool, steps: str, seed: str, 'checkpoint-every': str, 'sample-every': str, 'time-limit': str, backend: str, quiet: bool,
 } as const;
 
@@ -161,6 +169,9 @@ export const configFromFlags = (f: TrainFlags): TrainConfig => {
     sampleEvery: pick('sampleEvery', f.sampleEvery),
     trainRange: pick('trainRange', parseRange(f.trainRange)),
     valSplit: pick('valSplit', f.valSplit),
+    ...(f.scales !== undefined && f.scales !== 1 ? { scales: f.scales } : {}),
+    ...(f.lrD !== undefined ? { lrD: f.lrD } : {}),
+    ...(f.gradClip !== undefined ? { gradClip: f.gradClip } : {}),
   };
   checkTogether(config);
   return config;

@@ -47,6 +47,17 @@ export interface LoopInput {
 
 const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
 
+/** `D cgan real 0.693 fake 0.701 | G cgan 0.786 l1 0.507`: every metric of the step by its term's name. */
+export const showLosses = (m: StepMetrics): string => {
+  const d = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(m)) {
+    const [net, term, part] = k.split('/');
+    if (net === 'D' && term !== undefined && part !== undefined) d.set(term, [...(d.get(term) ?? []), `${part} ${fmt(v)}`]);
+  }
+  const g = Object.entries(m).filter(([k]) => k.startsWith('G/')).map(([k, v]) => `${k.slice(2)} ${fmt(v)}`);
+  return [...[...d].map(([term, parts]) => `D ${term} ${parts.join(' ')}`), `G ${g.join(' ')}`].join(' | ');
+};
+
 export const runLoop = async (input: LoopInput, out: (line: string) => void): Promise<number> => {
   const { dir, flags: f, config, spec, train, held, trap } = input;
   const paths = runPaths(dir);
@@ -65,7 +76,7 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   out(`run directory: ${dir} (from step ${state.step} to ${input.totalSteps})`);
   const bar = new cliProgress.SingleBar(
     {
-      format: 'epoch {epoch} |{bar}| {value}/{total} | D real {dReal} fake {dFake} | G gan {gGan} L1 {gL1} | {rate} it/s | ETA {eta_formatted}',
+      format: 'epoch {epoch} |{bar}| {value}/{total} | {losses} | {rate} it/s | ETA {eta_formatted}',
       stream: process.stderr,
       noTTYOutput: !process.stderr.isTTY,
       notTTYSchedule: 10_000,
@@ -73,7 +84,7 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
     },
     cliProgress.Presets.shades_classic,
   );
-  if (!quiet) bar.start(input.totalSteps, state.step, { epoch: state.epoch, dReal: '-', dFake: '-', gGan: '-', gL1: '-', rate: '-' });
+  if (!quiet) bar.start(input.totalSteps, state.step, { epoch: state.epoch, losses: '-', rate: '-' });
 
   const pending: object[] = [];
   const flush = (durable = false) => appendLosses(dir, pending.splice(0), { durable });
@@ -104,7 +115,7 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   const onStep = async (s: TrainState, m: StepMetrics) => {
     pending.push({ step: s.step, epoch: s.epoch, ...m });
     const rate = (s.step - startStep) / ((performance.now() - started) / 1000);
-    if (!quiet) bar.update(s.step, { epoch: s.epoch, dReal: fmt(m.dReal), dFake: fmt(m.dFake), gGan: fmt(m.gGan), gL1: fmt(m.gL1), rate: rate.toFixed(2) });
+    if (!quiet) bar.update(s.step, { epoch: s.epoch, losses: showLosses(m), rate: rate.toFixed(2) });
     if (pending.length >= 20) await flush();
     if (s.step % config.checkpointEvery === 0) await checkpoint(s);
     if (s.step % config.sampleEvery === 0) await sample(s);

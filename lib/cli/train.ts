@@ -27,7 +27,7 @@ import { defaultConfig, networksOf, specOf, type TrainConfig } from '../train/co
 import { loadTrainState, readTrainMeta, type TrainMeta } from '../train/checkpoint.ts';
 import { inspectRunDir, readConfig, removeLeftovers, runCheckpoint, RunError, runPaths, trimLosses, writeConfig, type RunDirKind } from '../train/run-dir.ts';
 import { fixedPairs } from '../train/samples.ts';
-import { checkSpec, initTrainState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
+import { checkSpec, discriminatorsOf, dShapeOf, initTrainState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
 import { cliPhrasing, UsageError } from './flags.ts';
 import { exitCodeOf, trapStopSignals, type Trap } from './signals.ts';
 import { configFromFlags, decodeTrainFlags, differences, resumeConfig, type TrainFlags } from './train-flags.ts';
@@ -205,7 +205,11 @@ const writeModel = (dir: string, c: TrainConfig, spec: Pix2PixSpec): Promise<voi
   };
   const model = {
     generator: { preset: c.generator, ...brief(spec.generator, spec.inputShape) },
-    discriminator: { preset: c.discriminator, ...brief(spec.discriminator, [c.size, c.size, c.inChannels + c.outChannels]) },
+    discriminator: (() => {
+      const ds = discriminatorsOf(spec).map((d) => brief(d, dShapeOf(spec)));
+      if (ds.length <= 1) return { preset: c.discriminator, ...ds[0] };
+      return { preset: c.discriminator, ...ds[0], params: ds.reduce((n, d) => n + (d?.params ?? 0), 0), scales: ds };
+    })(),
     objective: c.objective,
   };
   return writeFileAtomic(runPaths(dir).model, `${JSON.stringify(model, null, 2)}\n`);

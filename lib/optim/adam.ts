@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../backend/native/kernels/elementwise.ts';
 import { leaves, mapTree, withLeaves, type Tree } from '../core/tree.ts';
+import type { GradientTransformation, OptState, Progress, Schedule } from './transform.ts';
 
 export interface AdamConfig {
   readonly lr: number;
@@ -83,4 +84,47 @@ export const adamUpdate = (
     withLeaves(params, next.map((n) => n.p)),
     { m: withLeaves(state.m, next.map((n) => n.m)), v: withLeaves(state.v, next.map((n) => n.v)), count },
   ];
+};
+
+export interface AdamOptions extends Partial<AdamConfig> {
+  /** The multiplier of `lr` at each point of training (e.g. `linearDecay`); constant 1 by default. */
+  readonly schedule?: Schedule;
+}
+
+/**
+ * Adam as a gradient transformation (defaults: the paper's 2e-4, 0.5,
+ * 0.999, 1e-8). Its state is `{ m, v, count }`. Its `apply` is
+ * `adamUpdate`: the fused kernel where the backend has it, donation
+ * included, so the paper's optimiser runs as fast as before it was a value.
+ */
+export const adam = (options: AdamOptions = {}): GradientTransformation => {
+  const { schedule, ...rest } = options;
+  const config: AdamConfig = { ...adamDefaults, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
+  for (const [what, v, ok] of [
+    ['lr', config.lr, config.lr > 0 && config.lr <= 1],
+    ['beta1', config.beta1, config.beta1 >= 0 && config.beta1 < 1],
+    ['beta2', config.beta2, config.beta2 >= 0 && config.beta2 < 1],
+    ['eps', config.eps, config.eps > 0],
+  ] as const)
+    if (!ok || !Number.isFinite(v)) throw new RangeError(`adam: ${what} ${v} is out of range (lr in (0, 1], betas in [0, 1), eps > 0)`);
+  const rate = (at: Progress) => config.lr * (schedule?.(at.epoch, at.step) ?? 1);
+  return {
+    name: `adam(${config.lr}, ${config.beta1}, ${config.beta2})`,
+    init: (params) => adamInit(params) as unknown as OptState,
+    update: (grads, state, params, at) => {
+      const s = state as unknown as AdamState;
+      const [next, ns] = adamUpdate(config, leaves(grads), s, params, rate(at));
+      const updates = withLeaves(params, leaves(next).map((p, i) => {
+        const u = tf.sub(p, leaves(params)[i]!);
+        p.dispose();
+        return u;
+      }));
+      return [updates, ns as unknown as OptState];
+    },
+    apply: (grads, state, params, at, opts) => {
+      const [next, ns] = adamUpdate(config, leaves(grads), state as unknown as AdamState, params, rate(at), opts?.donate ?? false);
+      return [next, ns as unknown as OptState];
+    },
+    lr: rate,
+  };
 };

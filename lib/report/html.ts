@@ -35,6 +35,13 @@ const series = (losses: readonly LossRecord[], keys: readonly string[]): Series[
       return points.length > 50 ? [{ name: k, points }, { name: `${k} (mean of 25)`, points: runningMean(points, 25) }] : [{ name: k, points }];
     });
 
+/** The keys the records use that match, in first-seen order; `legacy` names are those of runs logged before terms had names. */
+const keysOf = (losses: readonly LossRecord[], match: (k: string) => boolean, legacy: readonly string[]): string[] => {
+  const seen = new Set<string>();
+  for (const r of losses) for (const k of Object.keys(r)) if (match(k) || legacy.includes(k)) seen.add(k);
+  return [...seen];
+};
+
 const runningMean = (points: ReadonlyArray<readonly [number, number]>, n: number): Array<readonly [number, number]> => {
   let sum = 0;
   return points.map(([x, y], i) => {
@@ -49,9 +56,10 @@ export const renderReport = (c: ReportContent): string => {
     losses.length === 0
       ? ''
       : [
-          lineChart('Discriminator: loss on real and on fake pairs', series(losses, ['dReal', 'dFake'])),
-          lineChart('Generator: adversarial loss', series(losses, ['gGan'])),
-          lineChart('Generator: L1 to the target', series(losses, ['gL1', 'valL1', 'trainSampleL1'])),
+          lineChart('Discriminator: the parts of its loss', series(losses, keysOf(losses, (k) => k.startsWith('D/'), ['dReal', 'dFake']))),
+          // One chart per term of G's loss (by name, so a new term needs no edit here), L1 with the sample L1s.
+          ...keysOf(losses, (k) => k.startsWith('G/') && k !== 'G/l1', ['gGan']).map((k) => lineChart(`Generator: ${k.replace(/^G\//, '')}${k === 'gGan' ? ' (adversarial)' : ''}`, series(losses, [k]))),
+          lineChart('Generator: L1 to the target', series(losses, ['L1', 'gL1', 'valL1', 'trainSampleL1'])),
         ].join('\n');
   const rows = c.triplets
     .map(

@@ -8,7 +8,10 @@ import * as t from 'io-ts';
 import type { Layer } from '../core/layer.ts';
 import { discriminatorChannels, parseObjective, type Objective } from '../losses/objective.ts';
 import { discriminator, generator } from '../nets/presets.ts';
+import { multiscaleDiscriminator, type Discriminators } from '../nets/multiscale.ts';
+import { adam } from '../optim/adam.ts';
 import { linearDecay } from '../optim/schedule.ts';
+import { chain, clipByGlobalNorm, type GradientTransformation } from '../optim/transform.ts';
 import type { Pix2PixSpec } from './state.ts';
 
 const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
@@ -49,7 +52,7 @@ export const ranges = {
 
 const numberIn = (r: Range) => t.refinement(t.number, (n) => inRange(r, n), showRange(r));
 
-export const TrainConfig = t.type(
+const TrainConfigCore = t.type(
   {
     data: t.string,
     layout: t.keyof({ aligned: null, separate: null }),
@@ -70,7 +73,7 @@ export const TrainConfig = t.type(
     dropout: numberIn(ranges.dropout),
     objective: t.string,
     lambda: numberIn(ranges.lambda),
-    ganMode: t.keyof({ vanilla: null, lsgan: null }),
+    ganMode: t.keyof({ vanilla: null, lsgan: null, hinge: null }),
     batch: PositiveInt,
     epochs: NonNegativeInt,
     epochsDecay: NonNegativeInt,
@@ -88,6 +91,18 @@ export const TrainConfig = t.type(
   },
   'TrainConfig',
 );
+
+/** Settings added after the first runs were saved: absent in their config.json, with the defaults below. */
+const TrainConfigAdded = t.partial({
+  /** pix2pixHD's multi-scale D: copies of the discriminator at 1, 1/2, ... of the size (1: the paper's). */
+  scales: PositiveInt,
+  /** D's learning rate (two time-scale updates); absent: --lr. */
+  lrD: numberIn(ranges.lr),
+  /** Clip each network's gradient to this global L2 norm before Adam; absent: no clipping. */
+  gradClip: numberIn(ranges.lambda),
+});
+
+export const TrainConfig = t.intersection([TrainConfigCore, TrainConfigAdded], 'TrainConfig');
 export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 
 export const defaultConfig: Omit<TrainConfig, 'data'> = {
@@ -136,7 +151,8 @@ export const decodeConfig = (json: unknown): E.Either<string, TrainConfig> =>
 
 export interface Networks {
   readonly generator: Layer;
-  readonly discriminator: Layer;
+  /** One discriminator, or one per scale (--scales). */
+  readonly discriminator: Layer | Discriminators;
   readonly objective: Objective;
 }
 
@@ -152,7 +168,14 @@ export const networksOf = (c: TrainConfig, opts: { trackRunningStats?: boolean }
   if (E.isLeft(g)) return E.left(`generator: ${g.left}`);
   const d = discriminator(c.discriminator, { ndf: c.ndf, norm: c.norm, ...opts });
   if (E.isLeft(d)) return E.left(`discriminator: ${d.left}`);
-  return E.right({ generator: g.right, discriminator: d.right, objective });
+  const scales = c.scales ?? 1;
+  return E.right({ generator: g.right, discriminator: scales === 1 ? d.right : multiscaleDiscriminator(scales, d.right), objective });
+};
+
+/** Adam with the config's settings at learning rate `lr`, after clipping if --grad-clip is set. */
+const optimizerOf = (c: TrainConfig, lr: number): GradientTransformation => {
+  const a = adam({ lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, schedule: linearDecay({ epochs: c.epochs, epochsDecay: c.epochsDecay }) });
+  return c.gradClip === undefined ? a : chain(clipByGlobalNorm(c.gradClip), a);
 };
 
 export const specOf = (c: TrainConfig, nets: Networks): Pix2PixSpec => ({
@@ -161,8 +184,7 @@ export const specOf = (c: TrainConfig, nets: Networks): Pix2PixSpec => ({
   objective: nets.objective,
   inputShape: [c.size, c.size, c.inChannels],
   outChannels: c.outChannels,
-  adam: { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8 },
-  schedule: linearDecay({ epochs: c.epochs, epochsDecay: c.epochsDecay }),
+  optimizer: { g: optimizerOf(c, c.lr), d: optimizerOf(c, c.lrD ?? c.lr) },
 });
 
 export const dInputChannels = (c: TrainConfig, nets: Networks): number =>

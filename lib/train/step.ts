@@ -1,41 +1,39 @@
 /**
- * One pix2pix training step, synchronous: one D update, then one G update
- * against the updated D (the reference's order), from a single G forward.
+ * One training step, synchronous, derived from the spec: the discriminators
+ * (any number, or none), the objective's terms, G's and D's optimisers,
+ * D updates per G update and the image pool. On a step that updates G:
+ * the D update, then the G update against the updated Ds (the reference's
+ * order), from a single G forward.
  *
- * G's forward runs under the gradient tape; D is updated inside it with the
- * tape paused (the reference's fake.detach()), so G's gradient flows only
- * through its own loss. Pure unless asked to donate.
+ * G's forward runs under the gradient tape; the Ds are updated inside it
+ * with the tape paused (the reference's fake.detach()), so G's gradient
+ * flows only through its own loss. Pure unless asked to donate.
  */
 import * as tf from '@tensorflow/tfjs';
 import { foldIn } from '../core/key.ts';
-import type { Ctx } from '../core/layer.ts';
+import type { Ctx, Layer } from '../core/layer.ts';
 import { offTape } from '../core/tape.ts';
 import { leaves, withLeaves, type Tree } from '../core/tree.ts';
-import { ganLoss } from '../losses/gan.ts';
-import { adversarialTerm } from '../losses/objective.ts';
-import { adamUpdate } from '../optim/adam.ts';
+import { adversarialTerm, type Critique, type LossContext } from '../losses/objective.ts';
 import { sumOfSquares } from '../optim/global-norm.ts';
-import { adamOf, stateTensors, type Batch, type Pix2PixSpec, type TrainState } from './state.ts';
+import { applyGradients, type OptState, type Progress } from '../optim/transform.ts';
+import { queryPool, type ImagePool } from './pool.ts';
+import { discriminatorsOf, dKey, optimizersOf, stateTensors, type Batch, type Pix2PixSpec, type TrainState } from './state.ts';
 
-export interface StepMetrics {
-  /** D's loss on real and on fake pairs (absent without an adversarial term). */
-  readonly dReal?: number;
-  readonly dFake?: number;
-  /** G's adversarial loss (non-saturating), unweighted. */
-  readonly gGan?: number;
-  /** Mean |y - G(x)| and mean (y - G(x))^2, unweighted. */
-  readonly gL1: number;
-  readonly gL2: number;
-  /** The learning rate used. */
-  readonly lr: number;
-}
+/**
+ * What a step measured, by name: `G/<term>` (each G term, unweighted),
+ * `D/<term>/<part>` (each part of D's loss, e.g. D/cgan/real), `L1` (mean
+ * |y - G(x)|, always), `lr` and `lrD` (the learning rates used, where the
+ * optimisers have one). A new term shows up with no edit anywhere.
+ */
+export type StepMetrics = Readonly<Record<string, number>>;
 
 /**
  * Thrown when a loss is NaN or infinite, or a network's gradient is (its
- * squared norm overflows float32: its Adam update would put Inf into the
- * second moment, or NaN into the weights). `step` is the number the step
- * would have had (state.step + 1, as in the logs: steps count from 1); the
- * state passed to the step is still intact.
+ * squared norm overflows float32: its update would put Inf into the
+ * optimiser's state, or NaN into the weights). `step` is the number the
+ * step would have had (state.step + 1, as in the logs: steps count from 1);
+ * the state passed to the step is still intact.
  */
 export class DivergedError extends Error {
   override readonly name = 'DivergedError';
@@ -48,11 +46,14 @@ export class DivergedError extends Error {
   }
 }
 
-/** D's update: its new parameters, state and moments, its two losses and its gradient's squared norm. */
+/** D's update: its new parameters, state, optimiser state and pool, its loss parts and its gradient's squared norm. */
 interface DPhase {
   readonly d: TrainState['d'];
-  readonly dOpt: TrainState['dOpt'];
+  readonly dOpt: OptState;
+  readonly pool: ImagePool | undefined;
   readonly dLosses: tf.Tensor;
+  /** `D/<term>/<part>` for each entry of dLosses. */
+  readonly dParts: readonly string[];
   readonly dGradSq: tf.Scalar;
 }
 
@@ -60,92 +61,140 @@ export type Step = (state: TrainState, batch: Batch) => [TrainState, StepMetrics
 
 export interface StepOptions {
   /**
-   * Let the step overwrite G's parameters and Adam moments in the state it
-   * is given instead of allocating new ones (JAX's donate_argnums): the fold
-   * drops that state anyway, and at 256x256 this saves ~690 MB of peak
-   * memory on the native backend. The state passed in must then only be
-   * disposed (disposeReplaced), never read. Where the backend has no fused
-   * Adam kernel it changes nothing. A step that throws DivergedError has
-   * not touched it.
+   * Let the step overwrite G's parameters and optimiser state in the state
+   * it is given instead of allocating new ones (JAX's donate_argnums): the
+   * fold drops that state anyway, and at 256x256 this saves ~690 MB of peak
+   * memory on the native backend with Adam. The state passed in must then
+   * only be disposed (disposeReplaced), never read. Where no fused kernel
+   * serves the optimiser it changes nothing. A step that throws
+   * DivergedError has not touched it.
    */
   readonly donate?: boolean;
 }
 
+/** Lazily computed verdicts, each once. */
+const memo = <T>(f: (i: number) => T): ((i: number) => T) => {
+  const seen = new Map<number, T>();
+  return (i) => {
+    if (!seen.has(i)) seen.set(i, f(i));
+    return seen.get(i)!;
+  };
+};
+
 export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => {
   const donate = options.donate ?? false;
   const G = spec.generator;
-  const D = spec.discriminator;
-  const adam = adamOf(spec);
-  const adv = adversarialTerm(spec.objective);
-  const weight = (kind: 'l1' | 'l2') => spec.objective.terms.filter((t) => t.kind === kind).reduce((w, t) => w + t.weight, 0);
-  const wL1 = weight('l1');
-  const wL2 = weight('l2');
-  const dInput = (x: tf.Tensor4D, y: tf.Tensor4D) => (adv?.kind === 'cgan' ? (tf.concat([x, y], 3) as tf.Tensor4D) : y);
+  const Ds = discriminatorsOf(spec);
+  const many = Ds.length > 1;
+  const opt = optimizersOf(spec);
+  const every = spec.dStepsPerG ?? 1;
+  const terms = spec.objective.terms;
+  const gTerms = terms.filter((t) => t.g !== undefined);
+  const dTerms = Ds.length > 0 ? terms.filter((t) => t.d !== undefined) : [];
+  const l1Term = gTerms.findIndex((t) => t.name === 'l1');
+  const conditional = adversarialTerm(spec.objective)?.sees !== 'output';
+  const dInput = (x: tf.Tensor4D, y: tf.Tensor4D) => (conditional ? (tf.concat([x, y], 3) as tf.Tensor4D) : y);
+  const part = (t: Tree, i: number): Tree => (many ? (t as readonly Tree[])[i]! : t);
+  const critique = (D: Layer, params: Tree, state: Tree, input: tf.Tensor4D, ctx: Ctx): Critique => {
+    const features: tf.Tensor4D[] = [];
+    const [logits] = D.apply(params, state, input, { ...ctx, features });
+    return { logits, features };
+  };
+  const lrOf = (t: typeof opt.g, at: Progress) => (t.lr ? t.lr(at) : NaN);
 
   return (s, batch) => {
     const { x, y } = batch;
     const key = foldIn(s.key, s.step);
     const gCtx: Ctx = { mode: 'train', key: foldIn(key, 'G') };
-    const dCtx: Ctx = { mode: 'train', key: foldIn(key, 'D') };
-    const lr = adam.lr * (spec.schedule?.(batch.epoch ?? s.epoch) ?? 1);
+    const dCtx = (i: number): Ctx => ({ mode: 'train', key: dKey(key, i, Ds.length) });
+    const at: Progress = { step: s.step, epoch: batch.epoch ?? s.epoch };
+    const updatesG = (s.step + 1) % every === 0;
 
     // Made inside G's taped function but needed after it: kept, so they are
     // disposed by hand if the step fails. A tensor passed through from the
     // state given (a state a layer left as it was) is not the step's to free.
     const given = new Set(stateTensors(s));
     const kept: tf.Tensor[] = [];
-    const keep = <T extends Tree>(tree: T): T => {
-      for (const t of leaves(tree)) if (!given.has(t)) kept.push(tf.keep(t));
+    const keep = <T>(tree: T): T => {
+      for (const t of collect(tree)) if (!given.has(t) && !kept.includes(t)) kept.push(tf.keep(t));
       return tree;
     };
     let gState: Tree = s.g.state;
-    let dPhase: DPhase | undefined; // without an adversarial term there is no D to train
+    let dPhase: DPhase | undefined; // without a discriminator there is none to train
 
     try {
       return tf.tidy(() => {
         // One G forward serves both updates: D's, computed off G's gradient
-        // tape (the reference's fake.detach(): D's update is a constant for
-        // G's gradient, and its own activations are freed at once), then G's,
-        // against the updated D — the reference's order.
-        const gPhase = tf.tidy((): any =>
-          tf.valueAndGrads((...ps: tf.Tensor[]) => {
-            const [out, newGState] = G.apply(withLeaves(s.g.params, ps), s.g.state, x, gCtx);
-            gState = keep(newGState);
-            if (adv) {
-              dPhase = offTape(() => updateD(out as tf.Tensor4D));
-              [dPhase.d.params, dPhase.d.state, dPhase.dOpt.m, dPhase.dOpt.v, dPhase.dLosses, dPhase.dGradSq].forEach(keep);
-            }
-            const diff = tf.sub(y, out);
-            const adversarial = dPhase ? ganLoss(spec.objective.ganMode, D.apply(dPhase.d.params, dPhase.d.state, dInput(x, out), dCtx)[0], true) : tf.scalar(0);
-            return tf.stack([adversarial, tf.mean(tf.abs(diff)), tf.mean(tf.square(diff))]);
-          })(leaves(s.g.params), tf.tensor1d([adv?.weight ?? 0, wL1, wL2])),
-        ) as { value: tf.Tensor; grads: tf.Tensor[] };
+        // tape (D's update is a constant for G's gradient, and its own
+        // activations are freed at once), then G's, against the updated Ds.
+        const forward = (ps: Tree): tf.Tensor4D => {
+          const [out, newGState] = G.apply(ps, s.g.state, x, gCtx);
+          gState = keep(newGState);
+          if (Ds.length > 0) dPhase = keep(offTape(() => updateD(out)));
+          return out;
+        };
+        // G's terms (and the L1 monitor, when no term is L1), unweighted, for the log.
+        const gTermValues = (out: tf.Tensor4D): tf.Scalar[] => {
+          const c = gContext(out);
+          const values = gTerms.map((t) => t.g!(c));
+          if (l1Term < 0) values.push(tf.mean(tf.abs(tf.sub(y, out))) as tf.Scalar);
+          return values;
+        };
+        let gValue: tf.Tensor;
+        let gGrads: tf.Tensor[] = [];
+        if (updatesG) {
+          const r = tf.tidy((): any => {
+            let values: tf.Tensor | undefined;
+            const { grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
+              const v = gTermValues(forward(withLeaves(s.g.params, ps)));
+              values = tf.keep(tf.stack(v));
+              return weightedSum(v.slice(0, gTerms.length), gTerms.map((t) => t.weight));
+            })(leaves(s.g.params));
+            return { value: values!, grads };
+          }) as { value: tf.Tensor; grads: tf.Tensor[] };
+          gValue = r.value;
+          kept.push(gValue);
+          gGrads = r.grads;
+        } else {
+          // A D-only step: G's forward off the tape, its losses for the log.
+          gValue = tf.tidy(() => tf.stack(gTermValues(forward(s.g.params))));
+        }
 
-        // Every loss, and whether both gradients are finite, is known before
+        // Every loss, and whether the gradients are finite, is known before
         // G's parameters change (one read-back): a step that diverges throws
         // here and drops all it made.
-        const gGradSq = sumOfSquares(gPhase.grads);
-        const read = tf.concat([dPhase?.dLosses ?? tf.zeros([2]), gPhase.value, tf.stack([dPhase?.dGradSq ?? tf.scalar(0), gGradSq])]).dataSync();
-        const [dReal = NaN, dFake = NaN, gGan = NaN, gL1 = NaN, gL2 = NaN, dSq = NaN, gSq = NaN] = read;
-        const metrics: StepMetrics = adv ? { dReal, dFake, gGan, gL1, gL2, lr } : { gL1, gL2, lr };
-        if (![dReal, dFake, gGan, gL1, gL2].every((v) => Number.isFinite(v))) throw new DivergedError(s.step + 1, metrics);
+        const gGradSq = sumOfSquares(gGrads);
+        const dp = dPhase as DPhase | undefined;
+        const read = tf.concat([dp?.dLosses ?? tf.zeros([0]), gValue, tf.stack([dp?.dGradSq ?? tf.scalar(0), gGradSq])]).dataSync();
+        const nD = dp ? dp.dLosses.size : 0;
+        const metrics: Record<string, number> = {};
+        let j = 0;
+        for (const name of dp?.dParts ?? []) metrics[name] = read[j++]!;
+        j = nD;
+        for (const t of gTerms) metrics[`G/${t.name}`] = read[j++]!;
+        metrics['L1'] = l1Term < 0 ? read[j++]! : metrics['G/l1']!;
+        const [dSq, gSq] = [read[j]!, read[j + 1]!];
+        if (opt.g.lr) metrics['lr'] = lrOf(opt.g, at);
+        if (dp && opt.d.lr) metrics['lrD'] = lrOf(opt.d, at);
+        if (![...read.subarray(0, j)].every((v) => Number.isFinite(v))) throw new DivergedError(s.step + 1, metrics);
         for (const [net, sq] of [['D', dSq], ['G', gSq]] as const)
           if (!Number.isFinite(sq))
-            throw new DivergedError(s.step + 1, metrics, `${net}'s gradient is not finite (the sum of its squares is ${sq}), so its Adam update would put Inf or NaN into ${net}'s moments or weights; the losses were ${JSON.stringify(metrics)}`);
+            throw new DivergedError(s.step + 1, metrics, `${net}'s gradient is not finite (the sum of its squares is ${sq}), so its update would put Inf or NaN into ${net}'s optimiser state or weights; the losses were ${JSON.stringify(metrics)}`);
 
-        const [gParams, gOpt] = adamUpdate(adam, gPhase.grads, s.gOpt, s.g.params, lr, donate);
-        tf.dispose(gPhase.grads);
+        const [gParams, gOpt] = updatesG ? applyGradients(opt.g, withLeaves(s.g.params, gGrads), s.gOpt, s.g.params, at, { donate }) : [s.g.params, s.gOpt];
+        tf.dispose(gGrads);
         const state: TrainState = {
           ...s,
           g: { params: gParams, state: gState },
-          d: dPhase?.d ?? s.d,
+          d: dp?.d ?? s.d,
           gOpt,
-          dOpt: dPhase?.dOpt ?? s.dOpt,
+          dOpt: dp?.dOpt ?? s.dOpt,
+          ...(dp?.pool ? { pool: dp.pool } : {}),
           step: s.step + 1,
           epoch: batch.epoch ?? s.epoch,
           position: (batch.index ?? s.position) + 1,
         };
-        tf.dispose(dPhase ? [dPhase.dLosses, dPhase.dGradSq] : []);
+        tf.dispose(dp ? [dp.dLosses, dp.dGradSq, gValue] : [gValue]);
         return [state, metrics] as any;
       }) as unknown as [TrainState, StepMetrics];
     } catch (e) {
@@ -153,27 +202,69 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
       throw e;
     }
 
-    /** D: (loss on real + loss on fake) / 2, with the fake held fixed; never donated. */
+    /** G's view: the updated Ds' verdicts on its output (on the tape) and on the real pair (constants). */
+    function gContext(out: tf.Tensor4D): LossContext {
+      const d = dPhase?.d;
+      const fakeIn = memo(() => dInput(x, out));
+      return {
+        x,
+        y,
+        fake: out,
+        critics: Ds.length,
+        onFake: memo((i) => critique(Ds[i]!, part(d!.params, i), part(d!.state, i), fakeIn(0), dCtx(i))),
+        onReal: memo((i) => offTape(() => critique(Ds[i]!, part(d!.params, i), part(d!.state, i), dInput(x, y), dCtx(i)))),
+      };
+    }
+
+    /** The Ds: their loss parts on real and on (held, maybe pooled) fake pairs; never donated. */
     function updateD(fake: tf.Tensor4D): DPhase {
       return tf.tidy((): any => {
-        const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
+        const [shown, pool] = s.pool ? queryPool(s.pool, dInput(x, fake), foldIn(key, 'pool')) : [dInput(x, fake), undefined];
+        const realIn = dInput(x, y);
+        let dLosses: tf.Tensor | undefined;
+        let dParts: string[] = [];
+        const { grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
           const p = withLeaves(s.d.params, ps);
-          const [real] = D.apply(p, s.d.state, dInput(x, y), dCtx);
-          const [faked] = D.apply(p, s.d.state, dInput(x, fake), dCtx);
-          return tf.stack([ganLoss(spec.objective.ganMode, real, true), ganLoss(spec.objective.ganMode, faked, false)]);
-        })(leaves(s.d.params), tf.tensor1d([0.5, 0.5]));
+          const c: LossContext = {
+            x,
+            y,
+            fake,
+            critics: Ds.length,
+            onReal: memo((i) => critique(Ds[i]!, part(p, i), part(s.d.state, i), realIn, dCtx(i))),
+            onFake: memo((i) => critique(Ds[i]!, part(p, i), part(s.d.state, i), shown, dCtx(i))),
+          };
+          const parts = dTerms.flatMap((t) => t.d!(c).map(([name, v, w]) => [`D/${t.name}/${name}`, v, w] as const));
+          dParts = parts.map(([name]) => name);
+          dLosses = tf.keep(tf.stack(parts.map(([, v]) => v)));
+          return weightedSum(parts.map(([, v]) => v), parts.map(([, , w]) => w));
+        })(leaves(s.d.params));
         const dGradSq = sumOfSquares(grads);
-        const [dParams, dOpt] = adamUpdate(adam, grads, s.dOpt, s.d.params, lr);
-        return { d: { params: dParams, state: updatedDState(s.d.state, dParams, x, y, fake) }, dOpt, dLosses: value, dGradSq };
+        const [dParams, dOpt] = applyGradients(opt.d, withLeaves(s.d.params, grads), s.dOpt, s.d.params, at);
+        return { d: { params: dParams, state: updatedDState(dParams, realIn, shown) }, dOpt, pool, dLosses: dLosses!, dParts, dGradSq };
       }) as DPhase;
     }
-  };
 
-  /** Batch-norm running statistics of D, if it tracks them (the paper's D does not). */
-  function updatedDState(state: Tree, params: Tree, x: tf.Tensor4D, y: tf.Tensor4D, fake: tf.Tensor4D): Tree {
-    if (leaves(state).length === 0) return state;
-    const ctx: Ctx = { mode: 'train', key: foldIn([0, 0], 0) };
-    const [, afterFake] = D.apply(params, state, dInput(x, fake), ctx);
-    return D.apply(params, afterFake, dInput(x, y), ctx)[1];
-  }
+    /** Batch-norm running statistics of the Ds, if they track them (the paper's D does not). */
+    function updatedDState(params: Tree, realIn: tf.Tensor4D, fakeIn: tf.Tensor4D): Tree {
+      if (leaves(s.d.state).length === 0) return s.d.state;
+      const ctx: Ctx = { mode: 'train', key: foldIn([0, 0], 0) };
+      const states = Ds.map((D, i) => {
+        const [, afterFake] = D.apply(part(params, i), part(s.d.state, i), fakeIn, ctx);
+        return D.apply(part(params, i), afterFake, realIn, ctx)[1];
+      });
+      return many ? states : states[0]!;
+    }
+  };
 };
+
+/**
+ * sum_i w_i * v_i, the loss a network descends: its gradient reaches each
+ * v_i as exactly w_i, as the weighted-stack form of the step before terms
+ * were values did (so the paper's default keeps its bits).
+ */
+const weightedSum = (values: readonly tf.Scalar[], weights: readonly number[]): tf.Scalar =>
+  tf.addN(values.map((v, i) => tf.mul(v, weights[i]!))) as tf.Scalar;
+
+/** Every tensor in a nested value of arrays and records (trees, optimiser states, pools). */
+const collect = (v: unknown): tf.Tensor[] =>
+  v instanceof tf.Tensor ? [v] : Array.isArray(v) ? v.flatMap(collect) : v !== null && typeof v === 'object' ? Object.values(v).flatMap(collect) : [];

@@ -34,8 +34,8 @@ export const lossRecords = (run: string): LossRecord[] =>
     ? readFileSync(join(run, 'losses.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LossRecord)
     : [];
 
-/** The per-step records (every step logs gL1), in file order. */
-export const stepRecords = (run: string): LossRecord[] => lossRecords(run).filter((r) => r['gL1'] !== undefined);
+/** The per-step records (every step logs L1), in file order. */
+export const stepRecords = (run: string): LossRecord[] => lossRecords(run).filter((r) => r['L1'] !== undefined);
 
 export const checkpointStep = (run: string): number | undefined => {
   const manifest = join(run, 'checkpoint', 'manifest.json');

@@ -13,7 +13,7 @@ export const tinySpec = {
 };
 
 export interface TinyRun {
-  /** dReal, dFake, gGan, gL1, gL2 of each step. */
+  /** D/cgan/real, D/cgan/fake, G/cgan, G/l1, L1 of each step. */
   readonly losses: number[];
   /** Every parameter of G then D after the last step. */
   readonly weights: number[][];
@@ -30,7 +30,7 @@ export function trainTiny(steps = 3, options: { donate?: boolean } = {}): TinyRu
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const [n, m] = step(s, { x, y });
-    losses.push(m.dReal!, m.dFake!, m.gGan!, m.gL1, m.gL2);
+    losses.push(m['D/cgan/real']!, m['D/cgan/fake']!, m['G/cgan']!, m['G/l1']!, m['L1']!);
     disposeReplaced(s, n);
     s = n;
   }
