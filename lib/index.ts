@@ -26,12 +26,17 @@ export { patchDiscriminator, validPatchSizes, stridedLayersFor, type Discriminat
 export { multiscaleDiscriminator, type Discriminators } from './nets/multiscale.ts';
 export { generator, discriminator, generatorPresets, discriminatorPresets, type NetOptions } from './nets/presets.ts';
 // Objectives, optimiser, training.
-export { ganLoss, type GanMode } from './losses/gan.ts';
+export { ganLoss, generatorLoss, discriminatorLoss, GAN_MODES, type GanMode } from './losses/gan.ts';
 export * from './losses/objective.ts';
 export * from './optim/adam.ts';
 export * from './optim/schedule.ts';
+export * from './optim/transform.ts';
 export { sumOfSquares, globalNorm } from './optim/global-norm.ts';
-export { initTrainState, checkSpec, stateTensors, disposeReplaced, disposeState, adamOf, type Pix2PixSpec, type TrainState, type Batch } from './train/state.ts';
+export {
+  initTrainState, checkSpec, stateTensors, optTensors, disposeReplaced, disposeState, adamOf, discriminatorsOf, optimizersOf, dShapeOf,
+  type Pix2PixSpec, type TrainState, type Batch,
+} from './train/state.ts';
+export { emptyPool, queryPool, type ImagePool } from './train/pool.ts';
 export * from './train/step.ts';
 export * from './train/fit.ts';
 export { saveTrainState, saveTrainStateSync, loadTrainState, readTrainMeta, TrainMeta } from './train/checkpoint.ts';

@@ -84,6 +84,33 @@ describe('train, resume, translate', () => {
   });
 });
 
+describe("train with pix2pixHD's recipe from flags", () => {
+  // The command at the tiny size: a ResNet G, 2-scale D, L1 + hinge cGAN + feature matching, TTUR, clipping.
+  const hd = ['--data', 'test/fixtures/facades', '--direction', 'BtoA', '--size', '32', '--load-size', '36', '--generator', 'resnet2', '--ngf', '4', '--ndf', '4', '--discriminator', 'patch16',
+    '--scales', '2', '--objective', 'l1:100+cgan+fm:10', '--gan-mode', 'hinge', '--lr-d', '4e-4', '--grad-clip', '1', '--quiet'];
+
+  it('runs, logs each term by name, and 3 steps + --resume to 6 give byte-identical weights to 6 in one go', async () => {
+    const a = join(tmp, 'hd-a');
+    const b = join(tmp, 'hd-b');
+    expect((await run('train', ...hd, '--steps', '6', '--out', a)).status).toBe(0);
+    expect((await run('train', ...hd, '--steps', '3', '--out', b)).status).toBe(0);
+    expect((await run('train', '--out', b, '--resume', '--steps', '6', '--quiet')).status).toBe(0);
+    expect(readFileSync(join(b, 'checkpoint', 'weights.bin')).equals(readFileSync(join(a, 'checkpoint', 'weights.bin')))).toBe(true);
+    const records = readFileSync(join(a, 'losses.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(Object.keys(records.find((r) => r['L1'] !== undefined)!).sort()).toEqual(['D/cgan/fake', 'D/cgan/real', 'G/cgan', 'G/fm', 'G/l1', 'L1', 'epoch', 'lr', 'lrD', 'step']);
+    const config = JSON.parse(readFileSync(join(a, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect([config['scales'], config['lrD'], config['gradClip'], config['ganMode']]).toEqual([2, 4e-4, 1, 'hinge']);
+    const model = JSON.parse(readFileSync(join(a, 'model.json'), 'utf8')) as { discriminator: { scales: unknown[] } };
+    expect(model.discriminator.scales).toHaveLength(2);
+  });
+
+  it('a resumed run keeps its game: --scales or --lr-d may not change', async () => {
+    const changed = await run('train', '--out', join(tmp, 'hd-a'), '--resume', '--scales', '3');
+    expect(changed.status).toBe(2);
+    expect(changed.err).toMatch(/--scales 3 differs from the run's saved config \(2\)/);
+  });
+});
+
 describe('train refuses bad input before training', () => {
   it('a corrupt image: non-zero exit naming the file', async () => {
     const data = join(tmp, 'corrupt-data');

@@ -9,9 +9,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { showLosses } from '../../lib/cli/train-loop.ts';
 import sharp from 'sharp';
 import {
+  showLosses,
   batches,
   cgan,
   compareLabHistograms,

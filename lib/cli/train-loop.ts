@@ -19,7 +19,7 @@ import { fit, FitError } from '../train/fit.ts';
 import { appendLosses, runPaths } from '../train/run-dir.ts';
 import { translatePairs, writeRunReport } from '../train/samples.ts';
 import { disposeState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
-import { DivergedError, makeStep, type StepMetrics } from '../train/step.ts';
+import { DivergedError, makeStep, showLosses, type StepMetrics } from '../train/step.ts';
 import { exitCodeOf, type Trap } from './signals.ts';
 import type { TrainFlags } from './train-flags.ts';
 
@@ -45,18 +45,7 @@ export interface LoopInput {
   readonly trap: Trap;
 }
 
-const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
 
-/** `D cgan real 0.693 fake 0.701 | G cgan 0.786 l1 0.507`: every metric of the step by its term's name. */
-export const showLosses = (m: StepMetrics): string => {
-  const d = new Map<string, string[]>();
-  for (const [k, v] of Object.entries(m)) {
-    const [net, term, part] = k.split('/');
-    if (net === 'D' && term !== undefined && part !== undefined) d.set(term, [...(d.get(term) ?? []), `${part} ${fmt(v)}`]);
-  }
-  const g = Object.entries(m).filter(([k]) => k.startsWith('G/')).map(([k, v]) => `${k.slice(2)} ${fmt(v)}`);
-  return [...[...d].map(([term, parts]) => `D ${term} ${parts.join(' ')}`), `G ${g.join(' ')}`].join(' | ');
-};
 
 export const runLoop = async (input: LoopInput, out: (line: string) => void): Promise<number> => {
   const { dir, flags: f, config, spec, train, held, trap } = input;

@@ -28,6 +28,20 @@ import { discriminatorsOf, dKey, optimizersOf, stateTensors, type Batch, type Pi
  */
 export type StepMetrics = Readonly<Record<string, number>>;
 
+const fmt = (v: number) => v.toFixed(3);
+
+/** `D cgan real 0.693 fake 0.701 | G cgan 0.786 l1 0.507`: every metric of the step by its term's name. */
+export const showLosses = (m: StepMetrics): string => {
+  const d = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(m)) {
+    const [net, term, part] = k.split('/');
+    if (net === 'D' && term !== undefined && part !== undefined) d.set(term, [...(d.get(term) ?? []), `${part} ${fmt(v)}`]);
+  }
+  const g = Object.entries(m).filter(([k]) => k.startsWith('G/')).map(([k, v]) => `${k.slice(2)} ${fmt(v)}`);
+  return [...[...d].map(([term, parts]) => `D ${term} ${parts.join(' ')}`), `G ${g.join(' ')}`].join(' | ');
+};
+
+
 /**
  * Thrown when a loss is NaN or infinite, or a network's gradient is (its
  * squared norm overflows float32: its update would put Inf into the
