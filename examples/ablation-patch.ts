@@ -25,9 +25,10 @@ const variants: Variant[] = patches.map((n) => ({
   objective: plus(l1(100), cgan()),
 }));
 
-for (const v of variants) {
-  const grid = v.discriminator.shape([data.size, data.size, 6]);
-  console.log(`D ${v.name}: receptive field ${receptiveField(v.discriminator)}, ${grid._tag === 'Right' ? grid.right.slice(0, 2).join('x') : '?'} logits`);
+for (const n of patches) {
+  const d = patchDiscriminator(n, { ndf: net.ngf });
+  const grid = d.shape([data.size, data.size, 6]);
+  console.log(`D ${n}x${n}: receptive field ${receptiveField(d)}, ${grid._tag === 'Right' ? grid.right.slice(0, 2).join('x') : '?'} logits`);
 }
 const pairs = await heldOut(data);
 const segmenter = await getSegmenter(data, run, args.full);

@@ -45,6 +45,8 @@ import {
   type Layout,
   type Objective,
   type Pair,
+  type Pix2PixSpec,
+  type Schedule,
   type Segmenter,
   type StepMetrics,
   type Tree,
@@ -70,8 +72,13 @@ export interface DataSetup {
 export interface Variant {
   readonly name: string;
   readonly generator: Layer;
-  readonly discriminator: Layer;
+  /** One discriminator, or several (multiscaleDiscriminator). */
+  readonly discriminator: Layer | readonly Layer[];
   readonly objective: Objective;
+  /** G's and D's optimisers, given the run's learning-rate schedule (default: the paper's Adam with it). */
+  readonly optimizer?: (schedule: Schedule) => NonNullable<Pix2PixSpec['optimizer']>;
+  readonly dStepsPerG?: number;
+  readonly poolSize?: number;
 }
 
 export interface RunOptions {
@@ -135,15 +142,18 @@ export const train = async (d: DataSetup, v: Variant, o: RunOptions, log = (line
   const data = await open(d, d.train);
   const perEpoch = Math.ceil(data.size / o.batch);
   const epochs = Math.ceil(o.steps / perEpoch);
-  const spec = {
+  const game = {
     generator: v.generator,
     discriminator: v.discriminator,
     objective: v.objective,
     inputShape: [d.size, d.size, d.inChannels ?? 3] as const,
     outChannels: d.outChannels ?? 3,
-    // The reference schedule, scaled to the run: constant for half, then linear decay.
-    schedule: linearDecay({ epochs: Math.ceil(epochs / 2), epochsDecay: Math.floor(epochs / 2) }),
+    ...(v.dStepsPerG !== undefined ? { dStepsPerG: v.dStepsPerG } : {}),
+    ...(v.poolSize !== undefined ? { poolSize: v.poolSize } : {}),
   };
+  // The reference schedule, scaled to the run: constant for half, then linear decay.
+  const schedule = linearDecay({ epochs: Math.ceil(epochs / 2), epochsDecay: Math.floor(epochs / 2) });
+  const spec: Pix2PixSpec = v.optimizer ? { ...game, optimizer: v.optimizer(schedule) } : { ...game, schedule };
   const init = initTrainState(spec, makeKey(o.seed));
   if (init._tag === 'Left') throw new Error(`${v.name}: ${init.left.message}`);
   const stream = batches(data, { batchSize: o.batch, key: foldIn(makeKey(o.seed), 'data'), epochs, preprocess: { loadSize: d.loadSize, cropSize: d.size } });

@@ -83,7 +83,7 @@ const rows: Array<Record<string, unknown>> = [];
 const fmt = (v: number | undefined, d = 3) => (v === undefined ? '-' : v.toFixed(d));
 for (const c of configs) {
   const a = ours(c);
-  const b = noTorch ? undefined : torch(c);
+  const b = noTorch || c.hd ? undefined : torch(c);
   const oursS = 'error' in a ? undefined : a.median_s;
   const torchS = b && !('error' in b) ? b.median_s : undefined;
   const row = {

@@ -10,6 +10,8 @@ export interface BenchConfig {
   readonly ndf: number;
   readonly batch: number;
   readonly repeats: number;
+  /** pix2pixHD's D and objective (2 scales, L1 + cGAN + feature matching): measured beside the others, with no PyTorch counterpart. */
+  readonly hd?: boolean;
   /** Untimed training steps first, on both sides (the first steps fill caches and buffer pools; a run is thousands of steps). Inference warms up once, as the reference script does. */
   readonly warmup: number;
 }
@@ -20,5 +22,6 @@ export const benchConfigs: readonly BenchConfig[] = [
   { name: 'train64', what: 'train depth 6, ngf 32 + 70x70 D at 64x64, batch 1', kind: 'train', size: 64, depth: 6, ngf: 32, ndf: 64, batch: 1, repeats: 15, warmup: 5 },
   { name: 'infer256', what: 'G inference (dropout + batch stats) at 256x256', kind: 'infer', size: 256, depth: 8, ngf: 64, ndf: 64, batch: 1, repeats: 15, warmup: 1 },
   { name: 'infer512', what: 'G inference (dropout + batch stats) at 512x512', kind: 'infer', size: 512, depth: 8, ngf: 64, ndf: 64, batch: 1, repeats: 5, warmup: 1 },
+  { name: 'trainHD256', what: 'train unet_256 + 2-scale 70x70 D, L1 + cGAN + FM at 256x256 (ours only)', kind: 'train', size: 256, depth: 8, ngf: 64, ndf: 64, batch: 1, repeats: 5, warmup: 5, hd: true },
   { name: 'train256b4', what: 'train unet_256 + 70x70 D at 256x256, batch 4', kind: 'train', size: 256, depth: 8, ngf: 64, ndf: 64, batch: 4, repeats: 3, warmup: 3 },
 ];

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendChoice } from '../../lib/backend/index.ts';
-import { cgan, disposeReplaced, initTrainState, l1, makeKey, makeStep, patchDiscriminator, plus, unet } from '../../lib/index.ts';
+import { cgan, disposeReplaced, featureMatching, initTrainState, l1, makeKey, makeStep, multiscaleDiscriminator, patchDiscriminator, plus, unet } from '../../lib/index.ts';
 import { benchConfigs } from './configs.ts';
 
 const { values, positionals } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, warmup: { type: 'string' } }, allowPositionals: true });
@@ -31,7 +31,9 @@ const warmup = values.warmup === undefined ? config.warmup : Number(values.warmu
 const G = unet({ depth, ngf });
 let result;
 if (config.kind === 'train') {
-  const spec = { generator: G, discriminator: patchDiscriminator(70, { ndf }), objective: plus(l1(100), cgan()), inputShape: [size, size, 3] as const, outChannels: 3 };
+  const spec = config.hd
+    ? { generator: G, discriminator: multiscaleDiscriminator(2, patchDiscriminator(70, { ndf })), objective: plus(l1(100), cgan(), featureMatching(10)), inputShape: [size, size, 3] as const, outChannels: 3 }
+    : { generator: G, discriminator: patchDiscriminator(70, { ndf }), objective: plus(l1(100), cgan()), inputShape: [size, size, 3] as const, outChannels: 3 };
   const init = initTrainState(spec, makeKey(0));
   if (init._tag === 'Left') throw new Error(init.left.message);
   let state = init.right;
