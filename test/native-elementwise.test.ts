@@ -20,7 +20,10 @@ import {
   collapseReduction,
   type ElementwiseAddon,
 } from '../lib/backend/native/kernels/elementwise.ts';
-import { fusedNorm, hasFusedNorm, NORM_GRAD_KERNEL, NORM_KERNEL } from '../lib/backend/native/kernels/norm.ts';
+import { NORM_GRAD_KERNEL, NORM_KERNEL } from '../lib/backend/native/kernels/norm.ts';
+import { hasKernels } from '../lib/ops/kernels.ts';
+import { fusedNormalize as fusedNorm } from '../lib/ops/norm.ts';
+const hasFusedNorm = () => hasKernels(NORM_KERNEL, NORM_GRAD_KERNEL);
 import { makeKey, norm } from '../lib/index.ts';
 import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
 import { sumOfSquares } from '../lib/optim/global-norm.ts';
@@ -276,6 +279,69 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
     check([1, 64, 64, 32], 3, [32, 32], 1); // the U-Net skip
     check([1, 128, 128, 64], 3, [32, 32], 3); // threaded
     check([1, 128, 128, 3], 3, [3, 3], 2); // cgan's (x, y) pair
+  });
+
+  it('Slice, PadV2 and MirrorPad (run copies) == the cpu kernels, bit for bit', () => {
+    const sliceCase = fc
+      .record({
+        shape: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
+        cuts: fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 4, maxLength: 4 }),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      })
+      .map(({ shape, cuts, seed }) => {
+        const begin = shape.map((d, i) => cuts[i]![0] % d);
+        return { shape, begin, size: shape.map((d, i) => 1 + (cuts[i]![1] % (d - begin[i]!))), seed };
+      });
+    fc.assert(
+      fc.property(sliceCase, ({ shape, begin, size: sz, seed }) => {
+        const x = tf.tensor(values(seed, size(shape)), shape);
+        expectSame('Slice', { x }, { begin, size: sz });
+        x.dispose();
+      }),
+      { numRuns: 80 },
+    );
+    const padCase = fc.record({
+      shape: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 5 })),
+      pads: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 4, maxLength: 4 }),
+      mode: fc.constantFrom<'reflect' | 'symmetric'>('reflect', 'symmetric'),
+      seed: fc.integer({ min: 1, max: 2 ** 30 }),
+    });
+    fc.assert(
+      fc.property(padCase, ({ shape, pads, mode, seed }) => {
+        const [, h, w] = shape;
+        const cap = (p: number, n: number) => Math.min(p, mode === 'reflect' ? n - 1 : n);
+        const paddings = [[0, 0], [cap(pads[0]!, h), cap(pads[1]!, h)], [cap(pads[2]!, w), cap(pads[3]!, w)], [0, 0]];
+        const x = tf.tensor(values(seed, size(shape)), shape);
+        expectSame('PadV2', { x }, { paddings, constantValue: seed % 3 });
+        expectSame('MirrorPad', { x }, { paddings, mode });
+        x.dispose();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("MirrorPad's gradient (Pix2pixMirrorPadGrad on native) == the composed gradient on cpu", async () => {
+    const cases: Array<[number[], number[][], 'reflect' | 'symmetric']> = [
+      [[2, 5, 6, 3], [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'],
+      [[1, 8, 8, 4], [[0, 0], [3, 3], [3, 3], [0, 0]], 'reflect'],
+      [[1, 4, 5, 2], [[0, 0], [2, 0], [1, 3], [0, 0]], 'symmetric'],
+      [[1, 2, 2, 1], [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'],
+    ];
+    for (const [shape, paddings, mode] of cases) {
+      const grad = async (backend: 'native' | 'cpu') => {
+        await useBackend(backend, { quiet: true });
+        const x = tf.tensor(values(7, size(shape)), shape) as tf.Tensor4D;
+        const r = tf.tensor(values(8, size(shape.map((d, i) => d + paddings[i]![0]! + paddings[i]![1]!))), shape.map((d, i) => d + paddings[i]![0]! + paddings[i]![1]!));
+        const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(xi as tf.Tensor4D, paddings as Array<[number, number]>, mode), r)))(x);
+        const out = Array.from(await g.data());
+        tf.dispose([x, r, g]);
+        return out;
+      };
+      const cpu = await grad('cpu');
+      const native = await grad('native');
+      native.forEach((v, i) => expect(Math.abs(v - cpu[i]!), `${JSON.stringify([shape, paddings, mode])} [${i}]`).toBeLessThan(1e-5));
+    }
+    await useBackend('native', { quiet: true });
   });
 
   it('other dtypes fall back to the cpu kernels and keep their dtypes', () => {

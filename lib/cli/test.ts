@@ -10,7 +10,7 @@ import { fixedPairs, translatePairs, tripletsFor } from '../train/samples.ts';
 import { errnoOf } from '../io/errors.ts';
 import { writeFileAtomic } from '../io/file.ts';
 import { disposeTree } from '../core/tree.ts';
-import { loadGenerator } from './run-model.ts';
+import { loadGenerator } from '../train/run-model.ts';
 import { cliPhrasing, decodeFlags, oneOf, positiveIntFromString, UsageError, backendFlag } from './flags.ts';
 
 export const testHelp = `pix2pix test --run DIR --data DIR [options]

@@ -11,7 +11,7 @@ import { useBackend } from '../backend/index.ts';
 import { DataError, isImageFile, readImage, writeImage, WRITABLE_EXTENSIONS } from '../data/image.ts';
 import { listImages } from '../data/files.ts';
 import { resizeImage } from '../data/preprocess.ts';
-import { loadGenerator } from './run-model.ts';
+import { loadGenerator } from '../train/run-model.ts';
 import { decodeFlags, oneOf, UsageError, backendFlag } from './flags.ts';
 
 export const translateHelp = `pix2pix translate --run DIR --input FILE|DIR --output FILE|DIR [options]

@@ -5,6 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { errorLines, NonNegativeInt } from '../core/codecs.ts';
 
 export const FORMAT = 'pix2pix-ts/checkpoint';
 export const FORMAT_VERSION = 1;
@@ -14,12 +15,6 @@ export const WEIGHTS_FILE = 'weights.bin';
 /** Bytes per element; both stored dtypes are 4 bytes wide. */
 export const BYTES_PER_ELEMENT = 4;
 
-const NonNegativeInt = new t.Type<number, number, unknown>(
-  'a non-negative integer',
-  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0,
-  (u, c) => (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
 
 const Sha256 = new t.Type<string, string, unknown>(
   'a sha-256 digest (64 lowercase hex digits)',
@@ -79,36 +74,8 @@ export type Manifest = t.TypeOf<typeof Manifest>;
 
 // ------------------------------------------------------------ reporting
 
-const isAlternation = (type: t.Decoder<unknown, unknown>): boolean => {
-  if (type instanceof t.RecursiveType) return isAlternation(type.type as t.Decoder<unknown, unknown>);
-  return type instanceof t.UnionType || type instanceof t.IntersectionType;
-};
-
-const show = (value: unknown): string => {
-  if (value === undefined) return 'nothing';
-  const s = JSON.stringify(value) ?? String(value);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-};
-
-/**
- * One line per wrong field, e.g. `tensors.1.shape should be an array of
- * non-negative integers, got "abc"`. The member indices that unions and
- * intersections add to io-ts contexts are left out; a union's failures at
- * one field are merged (`should be null or an array of subtrees or ...`).
- */
-export const describeErrors = (errors: t.Errors): string[] => {
-  const byField = new Map<string, { expected: string[]; value: unknown }>();
-  for (const error of errors) {
-    const ctx = error.context;
-    const keys = ctx.filter((entry, i) => i > 0 && !isAlternation(ctx[i - 1]!.type)).map((entry) => entry.key);
-    const field = keys.length === 0 ? 'the manifest' : keys.join('.');
-    const expected = ctx[ctx.length - 1]?.type.name ?? 'valid';
-    const seen = byField.get(field);
-    if (seen === undefined) byField.set(field, { expected: [expected], value: error.value });
-    else if (!seen.expected.includes(expected)) seen.expected.push(expected);
-  }
-  return [...byField].map(([field, { expected, value }]) => `${field} should be ${expected.join(' or ')}, got ${show(value)}`);
-};
+/** One line per wrong field (lib/core/codecs.ts), `the manifest` for the whole. */
+export const describeErrors = (errors: t.Errors): string[] => errorLines(errors, 'the manifest');
 
 /** Decode a parsed manifest; Left carries the lines of `describeErrors`. */
 export const decodeManifest = (json: unknown): E.Either<string[], Manifest> =>

@@ -7,11 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pointwise } from '../geometry/geom.ts';
 import { leaf, normal, ones, zeros, type TensorSpec, type Tensors } from '../core/leaf.ts';
-import { fusedNorm, hasFusedNorm } from '../backend/native/kernels/norm.ts';
+import type { Layer } from '../core/layer.ts';
+import { affine as affineOf, normalize, normaliseWith } from '../ops/norm.ts';
+import { identity } from './activations.ts';
 
 type Specs = { readonly [name: string]: TensorSpec };
-import type { Layer } from '../core/layer.ts';
-import { identity } from './activations.ts';
 
 export type NormKind = 'batch' | 'instance' | 'none';
 
@@ -32,13 +32,7 @@ export interface NormOptions {
 export const normHasShift = (kind: NormKind, opts: NormOptions = {}): boolean =>
   kind === 'batch' ? opts.affine ?? true : kind === 'instance' ? opts.affine ?? false : false;
 
-const normalise = (x: tf.Tensor4D, axes: number[], eps: number, stats?: { mean: tf.Tensor; variance: tf.Tensor }) => {
-  const { mean, variance } = stats ?? tf.moments(x, axes, true);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))) as tf.Tensor4D;
-};
-
-const affineOut = (y: tf.Tensor4D, p: Tensors): tf.Tensor4D =>
-  p['gamma'] && p['beta'] ? (tf.add(tf.mul(y, p['gamma']), p['beta']) as tf.Tensor4D) : y;
+const affineOut = (y: tf.Tensor4D, p: Tensors): tf.Tensor4D => affineOf(y, p['gamma'], p['beta']);
 
 export const norm = (kind: NormKind, opts: NormOptions = {}): Layer => {
   if (kind === 'none') return identity();
@@ -60,14 +54,13 @@ export const norm = (kind: NormKind, opts: NormOptions = {}): Layer => {
           throw new Error(
             `${name}: mode 'eval' needs running statistics; build the network with trackRunningStats: true, or use mode 'paper'`,
           );
-        return affineOut(normalise(x, axes, eps, { mean: state['mean'], variance: state['variance'] }), params);
+        return affineOut(normaliseWith(x, eps, { mean: state['mean'], variance: state['variance'] }), params);
       }
-      // The 'native' backend's fused kernels, when no running statistics are kept.
+      // Without running statistics to update: one op (fused where the backend has the kernels).
       const keepsStats = ctx.mode === 'train' && state['mean'] !== undefined && state['variance'] !== undefined;
-      if (!keepsStats && x.rank === 4 && x.dtype === 'float32' && hasFusedNorm())
-        return fusedNorm(x, params['gamma'], params['beta'], eps, kind === 'instance');
+      if (!keepsStats) return normalize(x, params['gamma'], params['beta'], eps, kind === 'instance');
       const stats = tf.moments(x, axes, true);
-      const y = affineOut(normalise(x, axes, eps, stats), params);
+      const y = affineOut(normaliseWith(x, eps, stats), params);
       if (ctx.mode !== 'train' || !state['mean'] || !state['variance']) return y;
       // Running variance is the unbiased estimate, as PyTorch keeps it.
       const n = x.size / x.shape[3];

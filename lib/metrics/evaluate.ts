@@ -24,7 +24,7 @@ import { formatShapeError } from '../core/shape.ts';
 import { disposeTree } from '../core/tree.ts';
 import { openDataset, type Direction } from '../data/dataset.ts';
 import { outputSize, preprocessPair } from '../data/preprocess.ts';
-import { loadGenerator, type TrainedGenerator } from '../cli/run-model.ts';
+import { loadGenerator, type TrainedGenerator } from '../train/run-model.ts';
 import { RunError } from '../train/run-dir.ts';
 import type { MetricImage } from './image.ts';
 import { addToLabHistogram, compareLabHistograms, emptyLabHistogram, KL_EPSILON, LAB_BINNING, type LabBinning, type LabComparison } from './histogram.ts';

@@ -18,7 +18,7 @@ import { makeKey } from '../core/key.ts';
 import type { Layer, Mode } from '../core/layer.ts';
 import { formatShapeError } from '../core/shape.ts';
 import { disposeTree, type Tree } from '../core/tree.ts';
-import { loadGenerator, type TrainedGenerator } from '../cli/run-model.ts';
+import { loadGenerator, type TrainedGenerator } from '../train/run-model.ts';
 import { RunError } from '../train/run-dir.ts';
 import { toMetricImage, type ImageLike } from './image.ts';
 import { nearestPaletteLabels, type Palette } from './palette.ts';

@@ -12,33 +12,57 @@
  * gradient back onto the position it copies.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hasKernels, MIRROR_PAD_GRAD_KERNEL } from './kernels.ts';
 
 interface MirrorPadAttrs {
   readonly paddings: ReadonlyArray<readonly [number, number]>;
   readonly mode: 'reflect' | 'symmetric';
 }
 
+/** Rows [start, start + length) along `axis`. */
+const rows = (t: tf.Tensor, axis: number, start: number, length: number): tf.Tensor => {
+  const begin = new Array<number>(t.rank).fill(0);
+  const size = [...t.shape];
+  begin[axis] = start;
+  size[axis] = length;
+  return tf.slice(t, begin, size);
+};
+
+/** Rows [start, start + length) in reverse order, as single-row slices joined (no reverse kernel). */
+const reversedRows = (t: tf.Tensor, axis: number, start: number, length: number): tf.Tensor =>
+  length === 1 ? rows(t, axis, start, 1) : tf.concat(Array.from({ length }, (_, k) => rows(t, axis, start + length - 1 - k, 1)), axis);
+
 const alongAxis = (dy: tf.Tensor, axis: number, before: number, after: number, size: number, e: number): tf.Tensor => {
   if (before === 0 && after === 0) return dy;
-  const rank = dy.rank;
-  const part = (start: number, length: number) => {
-    const begin = new Array<number>(rank).fill(0);
-    const len = new Array<number>(rank).fill(-1);
-    begin[axis] = start;
-    len[axis] = length;
-    return tf.slice(dy, begin, len);
-  };
+  const centre = rows(dy, axis, before, size);
+  // Padded rows 0 .. before-1 land, reversed, on e .. e+before-1; padded rows
+  // before+size .. land, reversed, on size-e-after .. size-1-e.
+  const top = before > 0 ? reversedRows(dy, axis, 0, before) : undefined;
+  const bottom = after > 0 ? reversedRows(dy, axis, before + size, after) : undefined;
+  const topEnd = e + before;
+  const bottomStart = size - e - after;
+  if (topEnd <= bottomStart) {
+    // The two regions are apart: slices, two adds and one concat (fast on every backend).
+    const parts: tf.Tensor[] = [];
+    const push = (start: number, length: number, add?: tf.Tensor) => {
+      if (length <= 0) return;
+      const r = rows(centre, axis, start, length);
+      parts.push(add ? tf.add(r, add) : r);
+    };
+    push(0, e);
+    push(e, before, top);
+    push(topEnd, bottomStart - topEnd);
+    push(bottomStart, after, bottom);
+    push(size - e, e);
+    return parts.length === 1 ? parts[0]! : tf.concat(parts, axis);
+  }
+  // An input so small that the regions overlap: place each with zeros.
   const placed = (t: tf.Tensor, lead: number) => {
-    const p = Array.from({ length: rank }, (): [number, number] => [0, 0]);
+    const p = Array.from({ length: dy.rank }, (): [number, number] => [0, 0]);
     p[axis] = [lead, size - lead - t.shape[axis]!];
     return tf.pad(t, p);
   };
-  const terms = [part(before, size)];
-  // Padded 0 .. before-1 copy positions before-1+... down: reversed, they land on e .. e+before-1.
-  if (before > 0) terms.push(placed(tf.reverse(part(0, before), axis), e));
-  // Padded before+size .. copy size-1-e down to size-e-after: reversed, they land on size-e-after .. size-1-e.
-  if (after > 0) terms.push(placed(tf.reverse(part(before + size, after), axis), size - e - after));
-  return tf.addN(terms);
+  return tf.addN([centre, ...(top ? [placed(top, e)] : []), ...(bottom ? [placed(bottom, bottomStart)] : [])]);
 };
 
 tf.registerGradient({
@@ -48,8 +72,13 @@ tf.registerGradient({
     const [x] = saved as tf.Tensor[];
     const { paddings, mode } = attrs as unknown as MirrorPadAttrs;
     const e = mode === 'reflect' ? 1 : 0;
+    const g = dy as tf.Tensor;
+    const fused = x!.rank === 4 && paddings[0]![0] + paddings[0]![1] + paddings[3]![0] + paddings[3]![1] === 0 && g.dtype === 'float32' && hasKernels(MIRROR_PAD_GRAD_KERNEL);
     return {
-      x: () => paddings.reduce((g, [before, after], axis) => alongAxis(g, axis, before, after, x!.shape[axis]!, e), dy as tf.Tensor),
+      x: () =>
+        fused
+          ? (tf.engine().runKernel(MIRROR_PAD_GRAD_KERNEL, { dy: g }, { paddings, mode, xShape: x!.shape } as unknown as tf.NamedAttrMap) as tf.Tensor)
+          : paddings.reduce((acc, [before, after], axis) => alongAxis(acc, axis, before, after, x!.shape[axis]!, e), g),
     };
   },
 });

@@ -5,9 +5,9 @@
  * written in tf ops over parameter trees (tf.train.adam mutates Variables).
  * The arithmetic is PyTorch's: p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
  *
- * On a backend with the fused kernel (the 'native' backend's 'Pix2pixAdam')
- * each parameter takes one kernel call instead of thirteen, with the same
- * float32 arithmetic op for op (so the same bits); elsewhere, tf ops.
+ * Each tensor's update is lib/ops/adam.ts's: the fused kernel where the
+ * backend has one (one call instead of thirteen, the same float32
+ * arithmetic op for op, so the same bits), tf ops elsewhere.
  *
  * `donate` (as JAX's donate_argnums): the caller gives up `params` and
  * `state`, so the fused kernel may write the new values over the old ones
@@ -16,7 +16,8 @@
  * without the kernel ignore it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_KERNEL, type AdamKernelAttrs } from '../backend/native/kernels/elementwise.ts';
+import { adamTensor } from '../ops/adam.ts';
+import type { AdamKernelAttrs } from '../ops/kernels.ts';
 import { leaves, mapTree, withLeaves, type Tree } from '../core/tree.ts';
 import type { GradientTransformation, OptState, Progress, Schedule } from './transform.ts';
 
@@ -55,31 +56,14 @@ export const adamUpdate = (
 ): [Tree, AdamState] => {
   const { beta1, beta2, eps } = config;
   const count = state.count + 1;
-  const stepSize = lr / (1 - beta1 ** count);
-  const sqrtBias2 = Math.sqrt(1 - beta2 ** count);
   const ps = leaves(params);
   const ms = leaves(state.m);
   const vs = leaves(state.v);
   if (grads.length !== ps.length) throw new Error(`adam: ${grads.length} gradients for ${ps.length} parameters`);
-  const fused = tf.getKernel(ADAM_KERNEL, tf.getBackend()) !== undefined;
   const attrs: AdamKernelAttrs = { lr, beta1, beta2, eps, count, inPlace: donate };
-  const fusable = (ts: tf.Tensor[]) => fused && ts.every((t) => t.dtype === 'float32' && t.size === ts[0]!.size);
   // One tidy per tensor: the intermediates of a 57M-parameter update would
   // otherwise all live until the caller's scope ends.
-  const next = ps.map((p, i) =>
-    tf.tidy(() => {
-      const g = grads[i]!;
-      if (fusable([p, g, ms[i]!, vs[i]!])) {
-        const inputs = { param: p, grad: g, m: ms[i]!, v: vs[i]! };
-        const [np, m, v] = tf.engine().runKernel(ADAM_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-        return { p: np!, m: m!, v: v! };
-      }
-      const m = tf.add(tf.mul(ms[i]!, beta1), tf.mul(g, 1 - beta1));
-      const v = tf.add(tf.mul(vs[i]!, beta2), tf.mul(tf.square(g), 1 - beta2));
-      const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), eps);
-      return { p: tf.sub(p, tf.mul(tf.div(m, denom), stepSize)), m, v };
-    }),
-  );
+  const next = ps.map((p, i) => tf.tidy(() => ({ ...adamTensor(p, grads[i]!, ms[i]!, vs[i]!, attrs) })));
   return [
     withLeaves(params, next.map((n) => n.p)),
     { m: withLeaves(state.m, next.map((n) => n.m)), v: withLeaves(state.v, next.map((n) => n.v)), count },

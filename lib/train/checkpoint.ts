@@ -11,9 +11,8 @@ import { flatten, type Tree } from '../core/tree.ts';
 import type { OptState } from '../optim/transform.ts';
 import { CheckpointError, loadCheckpoint, saveCheckpoint, saveCheckpointSync } from '../io/checkpoint.ts';
 import { disposeState, type TrainState } from './state.ts';
-import { describeErrors } from './config.ts';
+import { describeErrors, NonNegativeInt } from '../core/codecs.ts';
 
-const NonNegativeInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
 const Word = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a 32-bit word');
 const Numbers = t.record(t.string, t.number);
 

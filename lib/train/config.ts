@@ -5,6 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { describeErrors as describeAll, NonNegativeInt, PositiveInt } from '../core/codecs.ts';
 import type { Layer } from '../core/layer.ts';
 import { discriminatorChannels, parseObjective, type Objective } from '../losses/objective.ts';
 import { discriminator, generator } from '../nets/presets.ts';
@@ -14,8 +15,6 @@ import { linearDecay } from '../optim/schedule.ts';
 import { chain, clipByGlobalNorm, type GradientTransformation } from '../optim/transform.ts';
 import type { Pix2PixSpec } from './state.ts';
 
-const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-const NonNegativeInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
 const Channels = t.union([t.literal(1), t.literal(3)], '1 or 3');
 
 /** An interval of numbers; open at an end where `minOpen` / `maxOpen`. */
@@ -137,14 +136,8 @@ export const defaultConfig: Omit<TrainConfig, 'data'> = {
   valSplit: 'val',
 };
 
-/** Path-and-expectation messages for an io-ts failure, e.g. `size: expected a positive integer, got -3`. */
-export const describeErrors = (errors: t.Errors): string =>
-  errors
-    .map((e) => {
-      const path = e.context.map((c) => c.key).filter((k) => k !== '').join('.');
-      return `${path || '(root)'}: expected ${e.context[e.context.length - 1]?.type.name ?? 'a valid value'}, got ${JSON.stringify(e.value)}`;
-    })
-    .join('; ');
+/** `size should be a positive integer, got -3` (one clause per wrong field; see lib/core/codecs.ts). */
+export const describeErrors = (errors: t.Errors): string => describeAll(errors, 'the config');
 
 export const decodeConfig = (json: unknown): E.Either<string, TrainConfig> =>
   E.mapLeft(describeErrors)(TrainConfig.decode(json));

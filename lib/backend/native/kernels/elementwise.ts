@@ -22,7 +22,13 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../index.ts';
 import { nativePool } from '../pool.ts';
 import { activationKernels, installActivationGradients, type ActivationAddon } from './activations.ts';
+import { copyKernels } from './copy.ts';
 import { normKernels, type NormAddon } from './norm.ts';
+// The fused Adam and sum-of-squares kernels' names and attributes live with
+// the ops that use them (lib/ops/kernels.ts): registered here for 'native'.
+import { ADAM_KERNEL, SUM_SQUARES_KERNEL, type AdamKernelAttrs } from '../../../ops/kernels.ts';
+
+export { ADAM_KERNEL, SUM_SQUARES_KERNEL, type AdamKernelAttrs };
 
 /** The element-wise module's functions (see src/elementwise.cc). */
 export interface ElementwiseAddon {
@@ -47,31 +53,6 @@ const UNARY = {
   Tanh: 10, Sigmoid: 11, Step: 12, Reciprocal: 13, Relu6: 14,
 } as const;
 
-/**
- * The fused Adam kernel: inputs {param, grad, m, v} (float32, one shape),
- * attrs {lr, beta1, beta2, eps, count} (count = t, the step being taken),
- * outputs [param', m', v'] — exactly lib/optim/adam.ts's tf-ops arithmetic
- * (float32 constants, one rounding per op). Registered for 'native' only.
- */
-export const ADAM_KERNEL = 'Pix2pixAdam';
-
-/**
- * The sum of squares of every element of any number of float32 tensors
- * (inputs: an array, as Concat's), summed in double and returned as a
- * float32 scalar: Infinity when the sum overflows float32, NaN when an
- * element is NaN. Used by lib/optim/global-norm.ts. Registered for 'native' only.
- */
-export const SUM_SQUARES_KERNEL = 'Pix2pixSumSquares';
-
-export interface AdamKernelAttrs {
-  readonly lr: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly count: number;
-  /** May overwrite param, m and v (a donated state) instead of allocating new ones. */
-  readonly inPlace?: boolean;
-}
 
 type Args = Parameters<tf.KernelFunc>[0];
 type Info = tf.TensorInfo;
@@ -334,7 +315,7 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
     },
   });
 
-  configs.push(...normKernels(ew, values, outputArray), ...activationKernels(ew, values, outputArray));
+  configs.push(...normKernels(ew, values, outputArray), ...activationKernels(ew, values, outputArray), ...copyKernels(values, outputArray, stockOf));
   installActivationGradients();
 
   return configs;

@@ -5,19 +5,18 @@
  * thirty backward, most of them over the whole activation (the moments, the
  * broadcasts, and the `ones` that Mean's and Sum's gradients multiply by).
  *
- * `fusedNorm` is the op (tf.customGrad over the two kernels); lib/layers/norm.ts
- * uses it when the current backend has the kernels (`hasFusedNorm()`), and tf
- * ops otherwise. Arithmetic: statistics in double (one pass: sum and sum of
- * squares), the rest in float32 — within a few float32 ulps of the tf-ops
+ * The op over them (tf.customGrad) is lib/ops/norm.ts's `normalize`, which
+ * the norm layer calls: the fused kernels where the backend registers them,
+ * tf ops otherwise. Arithmetic: statistics in double (one pass: sum and sum
+ * of squares), the rest in float32 — within a few float32 ulps of the tf-ops
  * path, not bit-identical to it.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-/** Inputs {x, gamma?, beta?}, attrs {eps, perExample}; outputs [y, mean, invstd] (mean, invstd: [A, C]). */
-export const NORM_KERNEL = 'Pix2pixNorm';
-/** Inputs {dy, x, gamma?}, attrs {eps, perExample}; outputs [dx] or, with gamma, [dx, dgamma, dbeta]. */
-export const NORM_GRAD_KERNEL = 'Pix2pixNormGrad';
+import { NORM_GRAD_KERNEL, NORM_KERNEL } from '../../../ops/kernels.ts';
+
+export { NORM_GRAD_KERNEL, NORM_KERNEL };
 
 export interface NormAddon {
   normForward(x: Float32Array, y: Float32Array, mean: Float32Array, invstd: Float32Array, gamma: Float32Array, beta: Float32Array, outer: number, reduced: number, channels: number, eps: number): void;
@@ -83,36 +82,3 @@ export const normKernels = (
     },
   },
 ];
-
-/** Whether the current backend has the fused norm kernels. */
-export const hasFusedNorm = (): boolean =>
-  tf.getKernel(NORM_KERNEL, tf.getBackend()) !== undefined && tf.getKernel(NORM_GRAD_KERNEL, tf.getBackend()) !== undefined;
-
-/**
- * (x - mean) / sqrt(var + eps) * gamma + beta with biased statistics over
- * (N, H, W) per channel, or over (H, W) per example and channel when
- * `perExample` (instance norm); gamma and beta ([C]) both or neither.
- * Differentiable in x, gamma and beta.
- */
-export const fusedNorm = (x: tf.Tensor4D, gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined, eps: number, perExample: boolean): tf.Tensor4D => {
-  const attrs = { eps, perExample } as unknown as tf.NamedAttrMap;
-  const affine = gamma !== undefined && beta !== undefined;
-  // Only inputs are saved (the backward kernel recomputes the statistics from
-  // x, in the same pass as its other sums): nothing else outlives the op.
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const [xi, g, b] = args as tf.Tensor[];
-    const inputs: tf.NamedTensorMap = affine ? { x: xi!, gamma: g!, beta: b! } : { x: xi! };
-    const [y] = tf.engine().runKernel(NORM_KERNEL, inputs, attrs) as tf.Tensor[];
-    save(affine ? [xi!, g!] : [xi!]);
-    return {
-      value: y as tf.Tensor4D,
-      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const [sx, sg] = saved;
-        const gin: tf.NamedTensorMap = sg ? { dy, x: sx!, gamma: sg } : { dy, x: sx! };
-        return tf.engine().runKernel(NORM_GRAD_KERNEL, gin, attrs) as tf.Tensor[];
-      },
-    };
-  });
-  return (affine ? op(x, gamma!, beta!) : op(x)) as tf.Tensor4D;
-};

@@ -1,11 +1,14 @@
-/** Load a trained generator from a run directory: the model comes from the run's own config. */
+/**
+ * Load a trained generator from a run directory: the model comes from the
+ * run's own config. Below the CLI and the metrics, which both call it.
+ */
 import * as E from 'fp-ts/lib/Either.js';
 import { makeKey } from '../core/key.ts';
 import type { Layer } from '../core/layer.ts';
 import type { Tree } from '../core/tree.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
-import { networksOf, type TrainConfig } from '../train/config.ts';
-import { readConfig, runCheckpoint, RunError, runPaths } from '../train/run-dir.ts';
+import { networksOf, type TrainConfig } from './config.ts';
+import { readConfig, runCheckpoint, RunError, runPaths } from './run-dir.ts';
 import { disposeTree } from '../core/tree.ts';
 
 export interface TrainedGenerator {
