@@ -15,7 +15,7 @@ const KILLS = 20;
 
 /** The highest step of the checkpoint folders whose manifest and weights are both whole (read here, not by the library). */
 const newestComplete = (run: string): number | undefined => {
-  const steps = readdirSync(run)
+  const steps = (existsSync(run) ? readdirSync(run) : [])
     .filter((n) => n.startsWith('checkpoint'))
     .flatMap((n) => {
       try {
@@ -48,7 +48,8 @@ describe('#5 kill -9 during training, then --resume, 20 times', () => {
     const seen: string[] = [];
     const log: string[] = [];
     for (let i = 0; i < KILLS; i++) {
-      const child = spawnChild(i === 0 ? [...flags, '--out', out] : ['train', '--out', out, '--resume', '--quiet']);
+      // Until a start-up got as far as writing the run's config, the run is started afresh.
+      const child = spawnChild(!existsSync(join(out, 'config.json')) ? [...flags, '--out', out] : ['train', '--out', out, '--resume', '--quiet']);
       const from = checkpointStep(out) ?? 0;
       if (next() < 0.3) {
         // Somewhere in start-up: loading, checking the data, settling the last save, trimming the log.
@@ -60,7 +61,8 @@ describe('#5 kill -9 during training, then --resume, 20 times', () => {
       }
       child.proc.kill('SIGKILL');
       const exit = await exitOf(child);
-      const left = readdirSync(out).filter((n) => n.startsWith('checkpoint'));
+      // A kill early in the first start-up may come before the run directory exists.
+      const left = existsSync(out) ? readdirSync(out).filter((n) => n.startsWith('checkpoint')) : [];
       log.push(`kill ${i}: from ${from}, ${JSON.stringify(exit)}, left ${left.join(' ')}`);
       for (const n of left) seen.push(n.replace(/\.tmp-\d+-[0-9a-f]+$/, '.tmp'));
       // Readers find the newest complete checkpoint among what the kill left.

@@ -330,7 +330,7 @@ describe.skipIf('reason' in native)('native element-wise kernels', () => {
     for (const [shape, paddings, mode] of cases) {
       const grad = async (backend: 'native' | 'cpu') => {
         await useBackend(backend, { quiet: true });
-        const x = tf.tensor(values(7, size(shape)), shape) as tf.Tensor4D;
+        const x = tf.tensor4d(values(7, size(shape)), shape as [number, number, number, number]);
         const r = tf.tensor(values(8, size(shape.map((d, i) => d + paddings[i]![0]! + paddings[i]![1]!))), shape.map((d, i) => d + paddings[i]![0]! + paddings[i]![1]!));
         const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(xi as tf.Tensor4D, paddings as Array<[number, number]>, mode), r)))(x);
         const out = Array.from(await g.data());
