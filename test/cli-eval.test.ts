@@ -77,6 +77,11 @@ describe('pix2pix eval', () => {
       expect(im.ssim).toBeLessThan(1);
     }
     for (const k of ['l1', 'l2', 'psnr', 'ssim']) expect(j.mean[k]).toBeCloseTo(mean(j.images.map((i: Record<string, number>) => i[k]!)), 12);
+    // The run's objective (l1+cgan): its D-free term, l1, by name, per image (tf ops) == the metric's L1 (a loop in double).
+    for (const im of j.images) expect(im.terms.l1).toBeCloseTo(im.l1, 5);
+    expect(Object.keys(j.terms)).toEqual(['l1']);
+    expect(j.terms.l1).toBeCloseTo(j.mean.l1, 5);
+    expect(r.out).toMatch(/the run's objective \(terms without a discriminator, unweighted, mean\): l1 0\.\d{4}/);
     expect(j.lab.binning.L.bins).toBe(101);
     for (const c of ['L', 'a', 'b']) {
       // After 5 steps the outputs are far from photos: the colour distributions clearly differ.

@@ -94,6 +94,8 @@ export const formatReport = (r: EvalReport): string[] => {
   ];
   lines.push(...table(head, [...rows, all]));
   lines.push(seg || fcn ? '(all: the mean over images; seg and FCN columns: from the confusion matrix summed over images)' : '(all: the mean over images)');
+  const terms = Object.entries(r.terms);
+  if (terms.length > 0) lines.push('', `the run's objective (terms without a discriminator, unweighted, mean): ${terms.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
   lines.push('', 'colour: Lab histograms of the outputs vs the targets');
   lines.push(...table(['channel', 'intersection', 'KL(targets||outputs)'], LAB_CHANNELS.map((c) => [c, fmt(r.lab.channels[c].intersection), fmt(r.lab.channels[c].kl)])));
   if (r.segmentation) {

@@ -31,11 +31,15 @@
  *
  * Writes to the same directory from this process are queued, one at a time.
  * Two processes writing the same directory at once are not supported.
+ *
+ * The protocol is written once (`swapIn`, a generator of the file-system
+ * operations of lib/io/effects.ts) and run asynchronously or, for signal
+ * handlers, synchronously.
  */
-import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
+import type * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError, errnoOf as errno } from './errors.ts';
+import { attempt, exists, perform, runAsync, runSync, type Protocol } from './effects.ts';
+import { CheckpointError } from './errors.ts';
 import { claimTmp, releaseTmp, staleTmpsOf } from './tmp.ts';
 
 /**
@@ -54,9 +58,6 @@ const MARKER = 'manifest.json';
 /** Per resolved target directory: the tail of the queue of async writes. */
 const queues = new Map<string, Promise<void>>();
 
-/** fsync of a directory, where the platform allows it (Windows does not). */
-const IGNORED_DIR_SYNC = new Set(['EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'EACCES']);
-
 const refusal = (target: string): CheckpointError =>
   new CheckpointError(
     target,
@@ -66,59 +67,58 @@ const refusal = (target: string): CheckpointError =>
 const notDir = (target: string): CheckpointError =>
   new CheckpointError(target, `${target} exists and is not a directory`);
 
-// ---------------------------------------------------------------- async
-
-/** Whether `p` exists (other errors than ENOENT are thrown). */
-export const existsAsync = async (p: string): Promise<boolean> => {
-  try {
-    await fsp.stat(p);
-    return true;
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return false;
-    throw e;
-  }
-};
-
-/** fsync a directory (its entries: renames), where the platform can. */
-export const syncDirAsync = async (dir: string): Promise<void> => {
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, 'r');
-    await handle.sync();
-  } catch (e) {
-    if (!IGNORED_DIR_SYNC.has(errno(e) ?? '')) throw e;
-  } finally {
-    await handle?.close();
-  }
-};
-
-export const rmAsync = (p: string): Promise<void> => fsp.rm(p, { recursive: true, force: true });
-
-const attemptAsync = async (f: () => Promise<unknown>): Promise<void> => {
-  try {
-    await f();
-  } catch {
-    // best effort: the error being reported is the one that matters
-  }
-};
-
 /** Throws unless `target` is missing, an empty directory, or a checkpoint. */
-const checkTargetAsync = async (target: string): Promise<void> => {
-  let stat: fs.Stats;
-  try {
-    stat = await fsp.stat(target);
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return;
-    throw e;
-  }
+function* checkTarget(target: string): Protocol<void> {
+  const stat = (yield { op: 'stat', path: target }) as fs.Stats | undefined;
+  if (stat === undefined) return;
   if (!stat.isDirectory()) throw notDir(target);
-  const entries = await fsp.readdir(target);
+  const entries = (yield { op: 'readdir', path: target }) as string[];
   if (entries.length > 0 && !entries.includes(MARKER)) throw refusal(target);
-};
+}
 
-const removeStaleAsync = async (target: string): Promise<void> => {
-  for (const stale of staleTmpsOf(target)) await rmAsync(stale);
-};
+/**
+ * The swap, once for both drivers: `fill` writes (and fsyncs) the files
+ * into the empty temporary directory it is given; then the steps above.
+ */
+function* swapIn(target: string, fill: (tmp: string) => Protocol<void>, onStep?: StepHook): Protocol<void> {
+  const parent = path.dirname(target);
+  const old = backupOf(target);
+  yield { op: 'mkdir', path: parent, recursive: true };
+  yield* checkTarget(target);
+  for (const stale of staleTmpsOf(target)) yield { op: 'rm', path: stale };
+  const tmp = claimTmp(target);
+  let movedOld = false;
+  let inPlace = false;
+  try {
+    yield { op: 'mkdir', path: tmp };
+    yield* fill(tmp);
+    yield { op: 'syncDir', path: tmp };
+    onStep?.('written');
+    if (yield* exists(target)) {
+      yield { op: 'rm', path: old }; // `target` is complete, so a leftover backup is not needed
+      yield { op: 'rename', from: target, to: old };
+      movedOld = true;
+      yield { op: 'syncDir', path: parent };
+    }
+    onStep?.('old-moved');
+    yield { op: 'rename', from: tmp, to: target };
+    inPlace = true;
+    yield { op: 'syncDir', path: parent };
+    onStep?.('new-in-place');
+    yield { op: 'rm', path: old };
+    onStep?.('done');
+  } catch (e) {
+    if (inPlace) {
+      yield* attempt({ op: 'rm', path: old });
+    } else {
+      if (movedOld) yield* attempt({ op: 'rename', from: old, to: target });
+      yield* attempt({ op: 'rm', path: tmp });
+    }
+    throw e;
+  } finally {
+    releaseTmp(tmp);
+  }
+}
 
 /** Run `f` after every earlier async write to `target` has finished. */
 const queued = async <A>(target: string, f: () => Promise<A>): Promise<A> => {
@@ -136,148 +136,25 @@ const queued = async <A>(target: string, f: () => Promise<A>): Promise<A> => {
   }
 };
 
-/**
- * Write a directory atomically: `fill` writes (and fsyncs) the files into
- * the empty temporary directory it is given; then the swap above.
- */
-export const writeDirAtomically = (
-  dir: string,
-  fill: (tmp: string) => Promise<void>,
-  onStep?: StepHook,
-): Promise<void> => {
+/** Write a directory atomically (see the header); `fill` is a protocol of lib/io/effects.ts. */
+export const writeDirAtomically = (dir: string, fill: (tmp: string) => Protocol<void>, onStep?: StepHook): Promise<void> => {
   const target = path.resolve(dir);
-  return queued(target, async () => {
-    const parent = path.dirname(target);
-    const old = backupOf(target);
-    await fsp.mkdir(parent, { recursive: true });
-    await checkTargetAsync(target);
-    await removeStaleAsync(target);
-    const tmp = claimTmp(target);
-    let movedOld = false;
-    let inPlace = false;
-    try {
-      await fsp.mkdir(tmp);
-      await fill(tmp);
-      await syncDirAsync(tmp);
-      onStep?.('written');
-      if (await existsAsync(target)) {
-        await rmAsync(old); // `target` is complete, so a leftover backup is not needed
-        await fsp.rename(target, old);
-        movedOld = true;
-        await syncDirAsync(parent);
-      }
-      onStep?.('old-moved');
-      await fsp.rename(tmp, target);
-      inPlace = true;
-      await syncDirAsync(parent);
-      onStep?.('new-in-place');
-      await rmAsync(old);
-      onStep?.('done');
-    } catch (e) {
-      if (inPlace) {
-        await attemptAsync(() => rmAsync(old));
-      } else {
-        if (movedOld) await attemptAsync(() => fsp.rename(old, target));
-        await attemptAsync(() => rmAsync(tmp));
-      }
-      throw e;
-    } finally {
-      releaseTmp(tmp);
-    }
-  });
-};
-
-// ----------------------------------------------------------------- sync
-
-const existsSync = (p: string): boolean => {
-  try {
-    fs.statSync(p);
-    return true;
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return false;
-    throw e;
-  }
-};
-
-const syncDirSync = (dir: string): void => {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch (e) {
-    if (!IGNORED_DIR_SYNC.has(errno(e) ?? '')) throw e;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-};
-
-const rmSync = (p: string): void => fs.rmSync(p, { recursive: true, force: true });
-
-const attemptSync = (f: () => unknown): void => {
-  try {
-    f();
-  } catch {
-    // best effort, as above
-  }
-};
-
-const checkTargetSync = (target: string): void => {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(target);
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return;
-    throw e;
-  }
-  if (!stat.isDirectory()) throw notDir(target);
-  const entries = fs.readdirSync(target);
-  if (entries.length > 0 && !entries.includes(MARKER)) throw refusal(target);
+  return queued(target, () => runAsync(swapIn(target, fill, onStep)));
 };
 
 /**
- * The synchronous `writeDirAtomically` (for signal handlers). It refuses to
- * run while an async write to the same directory is in flight, since it
- * cannot wait for it.
+ * The same, synchronously (for signal handlers). It refuses to run while an
+ * async write to the same directory is in flight, since it cannot wait for it.
  */
-export const writeDirAtomicallySync = (dir: string, fill: (tmp: string) => void, onStep?: StepHook): void => {
+export const writeDirAtomicallySync = (dir: string, fill: (tmp: string) => Protocol<void>, onStep?: StepHook): void => {
   const target = path.resolve(dir);
   if (queues.has(target))
     throw new CheckpointError(target, `an asynchronous save to ${target} is in progress; a synchronous save cannot wait for it`);
-  const parent = path.dirname(target);
-  const old = backupOf(target);
-  fs.mkdirSync(parent, { recursive: true });
-  checkTargetSync(target);
-  for (const stale of staleTmpsOf(target)) rmSync(stale);
-  const tmp = claimTmp(target);
-  let movedOld = false;
-  let inPlace = false;
-  try {
-    fs.mkdirSync(tmp);
-    fill(tmp);
-    syncDirSync(tmp);
-    onStep?.('written');
-    if (existsSync(target)) {
-      rmSync(old);
-      fs.renameSync(target, old);
-      movedOld = true;
-      syncDirSync(parent);
-    }
-    onStep?.('old-moved');
-    fs.renameSync(tmp, target);
-    inPlace = true;
-    syncDirSync(parent);
-    onStep?.('new-in-place');
-    rmSync(old);
-    onStep?.('done');
-  } catch (e) {
-    if (inPlace) {
-      attemptSync(() => rmSync(old));
-    } else {
-      if (movedOld) attemptSync(() => fs.renameSync(old, target));
-      attemptSync(() => rmSync(tmp));
-    }
-    throw e;
-  } finally {
-    releaseTmp(tmp);
-  }
+  runSync(swapIn(target, fill, onStep));
 };
+
+/** Whether `p` exists (other errors than ENOENT are thrown). */
+export const existsAsync = (p: string): Promise<boolean> => runAsync(exists(p));
+/** fsync a directory (its entries: renames), where the platform can. */
+export const syncDirAsync = async (dir: string): Promise<void> => void (await runAsync(perform({ op: 'syncDir', path: dir })));
+export const rmAsync = async (p: string): Promise<void> => void (await runAsync(perform({ op: 'rm', path: p })));

@@ -26,11 +26,10 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { flatten, isTensor, type Tree } from '../core/tree.ts';
 import { writeDirAtomically, writeDirAtomicallySync, type StepHook } from './atomic.ts';
+import { writeFileDurably, type OpenFile, type Protocol } from './effects.ts';
 import { describeValue, isPlainObject, joinPath, label, libraryVersion, littleEndian, showShape } from './common.ts';
 import { CheckpointError, errnoOf, WriteError } from './errors.ts';
 import { BYTES_PER_ELEMENT, FORMAT, FORMAT_VERSION, MANIFEST_FILE, WEIGHTS_FILE, type Dtype, type Skeleton } from './manifest.ts';
@@ -167,13 +166,24 @@ const storedBytes = (dir: string, entry: PlannedTensor, data: ArrayBufferView): 
   return littleEndian(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 };
 
-const writeAll = async (handle: fsp.FileHandle, bytes: Uint8Array): Promise<void> => {
-  for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
-};
-
-const writeAllSync = (fd: number, bytes: Uint8Array): void => {
-  for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-};
+/** The checkpoint's files, written into the temporary directory `tmp`: weights (one tensor's data at a time), then the manifest. */
+const fillCheckpoint = (target: string, plan: Plan, onStep?: StepHook) =>
+  function* (tmp: string): Protocol<void> {
+    const hash = createHash('sha256');
+    const file = (yield { op: 'open', path: path.join(tmp, WEIGHTS_FILE), flags: 'wx' }) as OpenFile;
+    try {
+      for (const entry of plan.tensors) {
+        const bytes = storedBytes(target, entry, (yield { op: 'data', tensor: entry.tensor }) as ArrayBufferView);
+        hash.update(bytes);
+        yield { op: 'write', file, bytes };
+      }
+      yield { op: 'fsync', file };
+    } finally {
+      yield { op: 'close', file };
+    }
+    onStep?.('weights-written');
+    yield* writeFileDurably(path.join(tmp, MANIFEST_FILE), [manifestText(plan, hash.digest('hex'))]);
+  };
 
 /** File-system errors of a save, as a WriteError naming the checkpoint; other errors as they are. */
 function asWriteError(dir: string, save: () => Promise<void>): Promise<void>;
@@ -208,69 +218,19 @@ function asWriteError(dir: string, save: () => Promise<void> | void): Promise<vo
  * checkpoint is then as it was and the temporary directory is gone.
  */
 export async function saveCheckpoint(dir: string, contents: CheckpointContents, options: SaveOptions = {}): Promise<void> {
-  const plan = planCheckpoint(path.resolve(dir), contents);
-  await asWriteError(dir, () => writeDirAtomically(
-    dir,
-    async (tmp) => {
-      const target = path.resolve(dir);
-      const hash = createHash('sha256');
-      const handle = await fsp.open(path.join(tmp, WEIGHTS_FILE), 'wx');
-      try {
-        for (const entry of plan.tensors) {
-          const bytes = storedBytes(target, entry, await entry.tensor.data());
-          hash.update(bytes);
-          await writeAll(handle, bytes);
-        }
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      options.onStep?.('weights-written');
-      const manifest = await fsp.open(path.join(tmp, MANIFEST_FILE), 'wx');
-      try {
-        await manifest.writeFile(manifestText(plan, hash.digest('hex')), 'utf8');
-        await manifest.sync();
-      } finally {
-        await manifest.close();
-      }
-    },
-    options.onStep,
-  ));
+  const target = path.resolve(dir);
+  const plan = planCheckpoint(target, contents);
+  await asWriteError(dir, () => writeDirAtomically(dir, fillCheckpoint(target, plan, options.onStep), options.onStep));
 }
 
 /**
  * `saveCheckpoint` with `dataSync()` and synchronous file I/O, for places
- * that cannot await (a SIGINT handler). Same layout, same atomic swap. It
- * throws if an async save to the same directory is still running.
+ * that cannot await (a SIGINT handler). Same layout, same atomic swap, the
+ * same protocol run by the other driver. It throws if an async save to the
+ * same directory is still running.
  */
 export function saveCheckpointSync(dir: string, contents: CheckpointContents, options: SaveOptions = {}): void {
   const target = path.resolve(dir);
   const plan = planCheckpoint(target, contents);
-  asWriteError(dir, () => writeDirAtomicallySync(
-    dir,
-    (tmp) => {
-      const hash = createHash('sha256');
-      const fd = fs.openSync(path.join(tmp, WEIGHTS_FILE), 'wx');
-      try {
-        for (const entry of plan.tensors) {
-          const bytes = storedBytes(target, entry, entry.tensor.dataSync());
-          hash.update(bytes);
-          writeAllSync(fd, bytes);
-        }
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      options.onStep?.('weights-written');
-      const manifestFd = fs.openSync(path.join(tmp, MANIFEST_FILE), 'wx');
-      try {
-        fs.writeFileSync(manifestFd, manifestText(plan, hash.digest('hex')), 'utf8');
-        fs.fsyncSync(manifestFd);
-      } finally {
-        fs.closeSync(manifestFd);
-      }
-    },
-    options.onStep,
-  ));
+  asWriteError(dir, () => writeDirAtomicallySync(dir, fillCheckpoint(target, plan, options.onStep), options.onStep));
 }
-

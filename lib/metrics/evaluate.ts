@@ -19,6 +19,7 @@ import type { Phrasing } from '../core/options.ts';
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { makeKey } from '../core/key.ts';
+import type { Term } from '../losses/objective.ts';
 import type { Mode } from '../core/layer.ts';
 import { formatShapeError } from '../core/shape.ts';
 import { disposeTree } from '../core/tree.ts';
@@ -70,6 +71,12 @@ export interface SegmentationSummary {
 
 export interface ImageResult extends ImageScores {
   readonly name: string;
+  /**
+   * The run's objective's G terms that read no discriminator (l1, l2, a
+   * user's term ...), unweighted, by term name: what they measured of this
+   * output, as `G/<term>` in the training log.
+   */
+  readonly terms: Readonly<Record<string, number>>;
   /** With `labels`: the output read as labels vs the target label map. */
   readonly segmentation?: SegmentationSummary;
   /** With `segmenter`: segmenter(output) vs the input label map. */
@@ -90,6 +97,8 @@ export interface EvalReport {
   readonly images: readonly ImageResult[];
   /** Mean of the per-image scores. */
   readonly mean: ImageScores;
+  /** Mean of the per-image `terms`, by term name. */
+  readonly terms: Readonly<Record<string, number>>;
   /** Lab histograms of all outputs vs all targets: intersection and KL(targets || outputs) per channel. */
   readonly lab: { readonly binning: LabBinning; readonly epsilon: number; readonly channels: LabComparison };
   /** With `labels`: from the confusion matrix summed over the set. */
@@ -99,6 +108,16 @@ export interface EvalReport {
   /** Things that make a score doubtful (e.g. a segmenter trained in the wrong direction). */
   readonly warnings: readonly string[];
 }
+
+/** Each term's G loss on one output (y disposed here). */
+const termValues = (terms: readonly Term[], x: tf.Tensor4D, y: tf.Tensor4D, fake: tf.Tensor4D): Record<string, number> => {
+  const none = (): never => {
+    throw new Error('evaluation loads no discriminator');
+  };
+  const values = tf.tidy(() => terms.map((t) => t.g!({ x, y, fake, critics: 0, onReal: none, onFake: none }).dataSync()[0]!));
+  y.dispose();
+  return Object.fromEntries(terms.map((t, i) => [t.name, values[i]!]));
+};
 
 const summary = (s: SegmentationScores): SegmentationSummary => ({ pixelAccuracy: s.pixelAccuracy, meanClassAccuracy: s.meanClassAccuracy, meanIoU: s.meanIoU });
 
@@ -121,7 +140,9 @@ export const evaluateRun = async (opts: EvaluateOptions): Promise<EvalReport> =>
   const run = await loadGenerator(opts.run);
   let seg: TrainedGenerator | undefined;
   try {
-    const { config, generator: G, params, state } = run;
+    const { config, generator: G, params, state, objective } = run;
+    // Terms that read a discriminator (cgan, fm) need the D, which evaluation does not load.
+    const gTerms = objective.terms.filter((t) => t.g !== undefined && t.sees === undefined);
     if (opts.labels !== undefined && config.outChannels !== 3) throw new RunError(`--labels needs RGB label maps as targets, but ${opts.run} makes ${config.outChannels} channel(s)`);
     const warnings: string[] = [];
     if (opts.segmenter !== undefined) {
@@ -145,7 +166,10 @@ export const evaluateRun = async (opts: EvaluateOptions): Promise<EvalReport> =>
     for (let i = 0; i < count; i++) {
       // fixedPairs' preprocessing and translatePairs' key, one pair at a time (a whole split need not fit in memory).
       const pair = preprocessPair(await data.load(i), makeKey(0), preprocess);
-      const out = tf.tidy(() => G.apply(params, state, tf.tensor4d(pair.x, [1, pair.height, pair.width, pair.xChannels]), { mode, key: makeKey(seed + i) })[0]);
+      const x = tf.tensor4d(pair.x, [1, pair.height, pair.width, pair.xChannels]);
+      const out = tf.tidy(() => G.apply(params, state, x, { mode, key: makeKey(seed + i) })[0]);
+      const terms = termValues(gTerms, x, tf.tensor4d(pair.y, [1, pair.height, pair.width, pair.yChannels]), out);
+      x.dispose();
       // A copy of the data: some backends lend their buffer until the tensor is freed.
       const output: MetricImage = { height: out.shape[1], width: out.shape[2], channels: out.shape[3], data: (out.dataSync() as Float32Array).slice() };
       out.dispose();
@@ -169,7 +193,7 @@ export const evaluateRun = async (opts: EvaluateOptions): Promise<EvalReport> =>
         addToConfusion(fcnReal, segment(seg, target, segPalette, { mode, seed: seed + i }), truth);
         fcn = summary(segmentationScores(confusionMatrix(predicted, truth, segPalette.classes.length)));
       }
-      const result: ImageResult = { name: pair.name, ...scores, ...(segmentation && { segmentation }), ...(fcn && { fcn }) };
+      const result: ImageResult = { name: pair.name, ...scores, terms, ...(segmentation && { segmentation }), ...(fcn && { fcn }) };
       images.push(result);
       opts.onImage?.(result, i, count);
     }
@@ -184,6 +208,7 @@ export const evaluateRun = async (opts: EvaluateOptions): Promise<EvalReport> =>
       count,
       images,
       mean: meanScores(images),
+      terms: Object.fromEntries(gTerms.map((t) => [t.name, images.reduce((a, im) => a + im.terms[t.name]!, 0) / Math.max(images.length, 1)])),
       lab: { binning, epsilon, channels: compareLabHistograms(real, fake, { epsilon }) },
       ...(opts.labels && segCm && { segmentation: { palette: opts.labels.name, scores: segmentationScores(segCm, opts.labels) } }),
       ...(seg &&

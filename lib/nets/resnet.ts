@@ -24,20 +24,18 @@ import { withDefaults } from '../core/options.ts';
 import { expectChannels, relu, tanh } from '../layers/activations.ts';
 import { conv, convT } from '../layers/conv.ts';
 import { dropout } from '../layers/dropout.ts';
-import { norm, normHasShift, type NormKind } from '../layers/norm.ts';
+import { norm, normHasShift } from '../layers/norm.ts';
 import { pad } from '../layers/pad.ts';
+import type { GeneratorOptions } from './unet.ts';
 
-export interface ResnetOptions {
+/**
+ * `ngf`: filters of the first conv (the blocks have 4 * ngf); `dropout`: the
+ * rate inside each block, between its two convs (the reference's
+ * use_dropout; 0 turns it off); the rest as the U-Net's.
+ */
+export interface ResnetOptions extends GeneratorOptions {
   /** Residual blocks at a quarter of the input size: 9 = resnet_9blocks, 6 = resnet_6blocks. */
   readonly blocks?: number;
-  /** Filters of the first conv; the blocks have 4 * ngf. */
-  readonly ngf?: number;
-  readonly norm?: NormKind;
-  /** Dropout rate inside each block, between its two convs (the reference's use_dropout; 0 turns it off). */
-  readonly dropout?: number;
-  readonly inChannels?: number;
-  readonly outChannels?: number;
-  readonly trackRunningStats?: boolean;
 }
 
 /** Two stride-2 convs and two transposed convs give the input size back only when it is divisible by 4. */

@@ -38,6 +38,9 @@ export interface UnetOptions {
   readonly trackRunningStats?: boolean;
 }
 
+/** What every generator takes besides its own shape parameters (as the ResNet generator does). */
+export type GeneratorOptions = Omit<UnetOptions, 'depth'>;
+
 const defaults: Required<UnetOptions> = { depth: 8, ngf: 64, norm: 'batch', dropout: 0.5, inChannels: 3, outChannels: 3, trackRunningStats: false };
 
 const build = (options: UnetOptions, withSkips: boolean, name: string): Layer => {

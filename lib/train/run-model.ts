@@ -5,6 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { makeKey } from '../core/key.ts';
 import type { Layer } from '../core/layer.ts';
+import type { Objective } from '../losses/objective.ts';
 import type { Tree } from '../core/tree.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { networksOf, type TrainConfig } from './config.ts';
@@ -14,6 +15,8 @@ import { disposeTree } from '../core/tree.ts';
 export interface TrainedGenerator {
   readonly config: TrainConfig;
   readonly generator: Layer;
+  /** The objective the run trained with (its config's). */
+  readonly objective: Objective;
   readonly params: Tree;
   readonly state: Tree;
 }
@@ -28,7 +31,7 @@ export const loadGenerator = async (runDir: string): Promise<TrainedGenerator> =
   const template = G.init(makeKey(0), [config.size, config.size, config.inChannels]);
   try {
     const { trees } = await loadCheckpoint(runPaths(runDir).checkpoint, { 'g.params': template.params, 'g.state': template.state });
-    return { config, generator: G, params: trees['g.params']!, state: trees['g.state']! };
+    return { config, generator: G, objective: nets.right.objective, params: trees['g.params']!, state: trees['g.state']! };
   } finally {
     disposeTree(template.params);
     disposeTree(template.state);

@@ -104,6 +104,30 @@ const mirrorGradRows = (dy: Float32Array, [n, h, w, c]: readonly number[], pads:
 
 const zeroOuter = (pads: Pads) => pads.length === 4 && pads[0]![0] === 0 && pads[0]![1] === 0 && pads[3]![0] === 0 && pads[3]![1] === 0;
 
+/** A padding kernel of rank-4 float32 tensors padded in H and W only; anything else goes to the cpu kernel. */
+const padKernel = (
+  name: string,
+  values: Values,
+  outputArray: Output,
+  stock: (name: string) => tf.KernelFunc,
+  run: (x: Float32Array, shape: readonly number[], attrs: Record<string, unknown>, out: Float32Array) => void,
+): tf.KernelConfig => ({
+  kernelName: name,
+  backendName: 'native',
+  kernelFunc: (args) => {
+    const b = args.backend as MathBackendCPU;
+    const { x } = args.inputs as { x: Info };
+    const attrs = args.attrs as unknown as Record<string, unknown>;
+    const paddings = attrs['paddings'] as Pads;
+    const xv = values(b, x);
+    if (!xv || x.shape.length !== 4 || !zeroOuter(paddings)) return stock(name)(args);
+    const shape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
+    const out = outputArray(shape.reduce((p, d) => p * d, 1));
+    run(xv, x.shape, attrs, out);
+    return b.makeTensorInfo(shape, 'float32', out);
+  },
+});
+
 export const copyKernels = (values: Values, outputArray: Output, stock: (name: string) => tf.KernelFunc): tf.KernelConfig[] => [
   {
     kernelName: 'Slice',
@@ -121,36 +145,8 @@ export const copyKernels = (values: Values, outputArray: Output, stock: (name: s
       return b.makeTensorInfo(ss, 'float32', out);
     },
   },
-  {
-    kernelName: 'PadV2',
-    backendName: 'native',
-    kernelFunc: (args) => {
-      const b = args.backend as MathBackendCPU;
-      const { x } = args.inputs as { x: Info };
-      const { paddings, constantValue } = args.attrs as unknown as { paddings: Pads; constantValue: number };
-      const xv = values(b, x);
-      if (!xv || x.shape.length !== 4 || !zeroOuter(paddings)) return stock('PadV2')(args);
-      const shape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
-      const out = outputArray(shape.reduce((p, d) => p * d, 1));
-      padRows(xv, x.shape, paddings, out, constantValue);
-      return b.makeTensorInfo(shape, 'float32', out);
-    },
-  },
-  {
-    kernelName: 'MirrorPad',
-    backendName: 'native',
-    kernelFunc: (args) => {
-      const b = args.backend as MathBackendCPU;
-      const { x } = args.inputs as { x: Info };
-      const { paddings, mode } = args.attrs as unknown as { paddings: Pads; mode: 'reflect' | 'symmetric' };
-      const xv = values(b, x);
-      if (!xv || x.shape.length !== 4 || !zeroOuter(paddings)) return stock('MirrorPad')(args);
-      const shape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
-      const out = outputArray(shape.reduce((p, d) => p * d, 1));
-      mirrorRows(xv, x.shape, paddings, mode, out);
-      return b.makeTensorInfo(shape, 'float32', out);
-    },
-  },
+  padKernel('PadV2', values, outputArray, stock, (xv, shape, attrs, out) => padRows(xv, shape, attrs['paddings'] as Pads, out, attrs['constantValue'] as number)),
+  padKernel('MirrorPad', values, outputArray, stock, (xv, shape, attrs, out) => mirrorRows(xv, shape, attrs['paddings'] as Pads, attrs['mode'] as 'reflect' | 'symmetric', out)),
   {
     kernelName: MIRROR_PAD_GRAD_KERNEL,
     backendName: 'native',
