@@ -122,15 +122,16 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
     const gCtx: Ctx = { mode: 'train', key: foldIn(key, 'G') };
     const dCtx = (i: number): Ctx => ({ mode: 'train', key: dKey(key, i, Ds.length) });
     const at: Progress = { step: s.step, epoch: batch.epoch ?? s.epoch };
-    const updatesG = (s.step + 1) % every === 0;
+    // An objective of D terms only trains no G.
+    const updatesG = gTerms.length > 0 && (s.step + 1) % every === 0;
 
     // Made inside G's taped function but needed after it: kept, so they are
     // disposed by hand if the step fails. A tensor passed through from the
     // state given (a state a layer left as it was) is not the step's to free.
     const given = new Set(stateTensors(s));
-    const kept: tf.Tensor[] = [];
+    const kept = new Set<tf.Tensor>();
     const keep = <T>(tree: T): T => {
-      for (const t of collect(tree)) if (!given.has(t) && !kept.includes(t)) kept.push(tf.keep(t));
+      for (const t of collect(tree)) if (!given.has(t) && !kept.has(t)) kept.add(tf.keep(t));
       return tree;
     };
     let gState: Tree = s.g.state;
@@ -167,7 +168,7 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
             return { value: values!, grads };
           }) as { value: tf.Tensor; grads: tf.Tensor[] };
           gValue = r.value;
-          kept.push(gValue);
+          kept.add(gValue);
           gGrads = r.grads;
         } else {
           // A D-only step: G's forward off the tape, its losses for the log.
@@ -212,20 +213,21 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
         return [state, metrics] as any;
       }) as unknown as [TrainState, StepMetrics];
     } catch (e) {
-      tf.dispose(kept);
+      tf.dispose([...kept]);
       throw e;
     }
 
     /** G's view: the updated Ds' verdicts on its output (on the tape) and on the real pair (constants). */
     function gContext(out: tf.Tensor4D): LossContext {
       const d = dPhase?.d;
-      const fakeIn = memo(() => dInput(x, out));
+      let fakeIn: tf.Tensor4D | undefined; // what every D sees of G's output, made once
+      const shown = () => (fakeIn ??= dInput(x, out));
       return {
         x,
         y,
         fake: out,
         critics: Ds.length,
-        onFake: memo((i) => critique(Ds[i]!, part(d!.params, i), part(d!.state, i), fakeIn(0), dCtx(i))),
+        onFake: memo((i) => critique(Ds[i]!, part(d!.params, i), part(d!.state, i), shown(), dCtx(i))),
         onReal: memo((i) => offTape(() => critique(Ds[i]!, part(d!.params, i), part(d!.state, i), dInput(x, y), dCtx(i)))),
       };
     }
