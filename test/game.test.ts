@@ -16,7 +16,7 @@ import {
   loadTrainState, saveTrainState, type Pix2PixSpec, type TrainState, type Tree,
 } from '../lib/index.ts';
 import { useBackend } from '../lib/backend/index.ts';
-import { loadNative } from '../lib/backend/native/index.ts';
+import { skipNative } from './helpers/native.ts';
 import { queryPool, emptyPool } from '../lib/train/pool.ts';
 import { optTensors } from '../lib/train/state.ts';
 
@@ -50,8 +50,7 @@ const init = (spec: Pix2PixSpec, seed: number) => {
   return r.right;
 };
 
-const native = loadNative();
-const backends = ['cpu', ...(process.env['CI'] || !('reason' in native) ? ['native' as const] : [])] as const;
+const backends = ['cpu', ...(skipNative ? [] : ['native' as const])] as const;
 afterAll(async () => void (await useBackend('cpu', { quiet: true })));
 
 describe("the paper's default trains as the step before terms and optimisers were values", () => {

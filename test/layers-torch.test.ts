@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { avgPool, convT, footprint, formatShapeError, makeKey, pad, receptiveField, type Layer } from '../lib/index.ts';
 import { useBackend } from '../lib/backend/index.ts';
-import { loadNative } from '../lib/backend/native/index.ts';
+import { skipNative } from './helpers/native.ts';
 
 interface Case {
   name: string;
@@ -31,8 +31,7 @@ const layerOf = (name: string): Layer => {
 
 const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
-const native = loadNative();
-const backends: Array<'cpu' | 'wasm' | 'native'> = ['cpu', 'wasm', ...(process.env['CI'] || !('reason' in native) ? (['native'] as const) : [])];
+const backends: Array<'cpu' | 'wasm' | 'native'> = ['cpu', 'wasm', ...(skipNative ? [] : (['native'] as const))];
 
 describe.each(backends)('on %s, equal to PyTorch', (backend) => {
   afterAll(async () => void (await useBackend('cpu', { quiet: true })));

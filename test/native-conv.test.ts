@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../lib/backend/index.ts';
 import { stockKernel } from '../lib/backend/kernels/index.ts';
-import { loadNative } from '../lib/backend/native/index.ts';
+import { native, skipNative } from './helpers/native.ts';
 import { nativePool } from '../lib/backend/native/pool.ts';
 import {
   ConvEngine,
@@ -25,7 +25,6 @@ interface Case extends ConvGeometry {
   readonly smallChunks: boolean;
 }
 
-const native = loadNative();
 const ENGINES: ConvEngineName[] = ['gemm', 'gemmSplit', 'dnnl', 'dnnlWeights', 'dnnlAny'];
 const KERNELS: KernelName[] = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
 
@@ -35,7 +34,7 @@ const convCase: fc.Arbitrary<Case> = fc
 const values = seededValues;
 const convInfo = conv2dInfo;
 
-describe.skipIf('reason' in native)('native convolutions', () => {
+describe.skipIf(skipNative)('native convolutions', () => {
   const addon = ('addon' in native ? native.addon.conv : undefined) as unknown as ConvAddon;
   let stock: Record<KernelName, tf.KernelConfig>;
   let initialBackend = 'cpu';

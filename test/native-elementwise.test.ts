@@ -12,7 +12,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../lib/backend/index.ts';
-import { loadNative } from '../lib/backend/native/index.ts';
+import { native, skipNative } from './helpers/native.ts';
 import { nativePool } from '../lib/backend/native/pool.ts';
 import {
   ADAM_KERNEL,
@@ -29,7 +29,6 @@ import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
 import { sumOfSquares } from '../lib/optim/global-norm.ts';
 import { trainTiny, worstDifference, type TinyRun } from './helpers/tiny-spec.ts';
 
-const native = loadNative();
 
 type Values = Float32Array | Int32Array | Uint8Array;
 
@@ -62,7 +61,7 @@ function firstDiff(got: ArrayLike<number>, want: ArrayLike<number>, ulps = 0): s
   return undefined;
 }
 
-describe.skipIf('reason' in native)('native element-wise kernels', () => {
+describe.skipIf(skipNative)('native element-wise kernels', () => {
   const ew = ('addon' in native ? native.addon.elementwise : undefined) as unknown as ElementwiseAddon;
   let initialBackend = 'cpu';
   let backend: MathBackendCPU;

@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../lib/backend/index.ts';
-import { loadNative } from '../lib/backend/native/index.ts';
+import { native, skipNative } from './helpers/native.ts';
 import { BufferPool, nativePool, sizeClass } from '../lib/backend/native/pool.ts';
 import { NativeBackend } from '../lib/backend/native/register.ts';
 import { flatten, leaves, makeKey } from '../lib/index.ts';
@@ -77,9 +77,8 @@ describe('BufferPool', () => {
   });
 });
 
-const native = loadNative();
 
-describe.skipIf('reason' in native)('the native backend with recycled buffers', () => {
+describe.skipIf(skipNative)('the native backend with recycled buffers', () => {
   let initialBackend = 'cpu';
   let backend: NativeBackend;
   beforeAll(async () => {

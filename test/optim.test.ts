@@ -8,7 +8,7 @@ import {
   type AdamState, type OptState, type Tree,
 } from '../lib/index.ts';
 import { useBackend } from '../lib/backend/index.ts';
-import { loadNative } from '../lib/backend/native/index.ts';
+import { skipNative } from './helpers/native.ts';
 
 const at = (step: number, epoch = 0) => ({ step, epoch });
 const scalars = fc.array(fc.float({ min: -2, max: 2, noNaN: true }), { minLength: 1, maxLength: 6 });
@@ -60,10 +60,9 @@ describe('clipByGlobalNorm', () => {
 });
 
 describe('chain', () => {
-  const native = loadNative();
-  afterAll(async () => void (await useBackend('cpu', { quiet: true })));
+    afterAll(async () => void (await useBackend('cpu', { quiet: true })));
 
-  it.each(['cpu', ...(process.env['CI'] || !('reason' in native) ? ['native' as const] : [])] as const)(
+  it.each(['cpu', ...(skipNative ? [] : ['native' as const])] as const)(
     'chain(clipByGlobalNorm(0.5), adam()) on %s equals clipping by hand, then adamUpdate (the fused kernel on native)',
     async (backend) => {
       await useBackend(backend, { quiet: true });
