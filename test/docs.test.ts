@@ -74,7 +74,7 @@ describe("the README's ten-line examples", () => {
     try {
       cpSync('examples/data/facades-mini', join(cwd, 'examples/data/facades-mini'), { recursive: true });
       // tsx by its file (the temporary folder has no node_modules); 'pix2pix-ts' resolves from the example's own folder.
-      const r = spawnSync('node', ['--import', import.meta.resolve('tsx'), resolve('examples/train-quickstart.ts')], { cwd, encoding: 'utf8' });
+      const r = spawnSync('node', ['--conditions=source', '--import', import.meta.resolve('tsx'), resolve('examples/train-quickstart.ts')], { cwd, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       // One `step {metrics}` print per step, the metrics keyed by term name.
       const steps = r.stdout.split('\n').filter((l) => /^\d+ \{/.test(l)).map((l) => Number(l.split(' ')[0]));

@@ -24,7 +24,7 @@ describe('README', () => {
   });
 
   it('its example prints what its comments say', () => {
-    const out = execFileSync('node', ['--import', 'tsx', 'examples/quickstart.ts'], { encoding: 'utf8' });
+    const out = execFileSync('node', ['--conditions=source', '--import', 'tsx', 'examples/quickstart.ts'], { encoding: 'utf8' });
     expect(out).toContain('G receptive field: 1278');
     expect(out).toContain('D receptive field: 70');
     expect(out).toContain("right: [ 30, 30, 1 ]");

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `pix2pix` command: runs the TypeScript sources through tsx, so the
-// library needs no build step.
+// The `pix2pix` command in the repository: the TypeScript sources through tsx
+// (tests and examples run from source). The package's bin is dist/cli/bin.js.
 import { register } from 'tsx/esm/api';
 
 register();

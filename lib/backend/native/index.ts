@@ -15,7 +15,10 @@ export interface NativeAddon {
   readonly elementwise: Record<string, Fn> & { threads(): number };
 }
 
-const modulePath = (name: string) => fileURLToPath(new URL(`./build/Release/${name}.node`, import.meta.url));
+// Built by build.mjs next to binding.gyp, in lib/ also in the package: this
+// file is three levels below the package root both as lib/backend/native/index.ts
+// and compiled, as dist/backend/native/index.js.
+const modulePath = (name: string) => fileURLToPath(new URL(`../../../lib/backend/native/build/Release/${name}.node`, import.meta.url));
 
 let cached: { addon: NativeAddon } | { reason: string } | undefined;
 
