@@ -5,7 +5,7 @@
  *
  *   npx tsx examples/ablation-generator.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
-import { cgan, disposeTree, encoderDecoder, l1, patchDiscriminator, plus, unet } from '../lib/index.ts';
+import { cgan, disposeTree, encoderDecoder, l1, patchDiscriminator, plus, unet } from '../lib/node.ts';
 import { exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend, type Variant } from './lib/experiment.ts';
 import { getSegmenter } from './lib/segmenter.ts';
 

@@ -8,7 +8,7 @@
  *
  *   npx tsx examples/ablation-objective.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
-import { cgan, disposeTree, gan, l1, patchDiscriminator, plus, unet } from '../lib/index.ts';
+import { cgan, disposeTree, gan, l1, patchDiscriminator, plus, unet } from '../lib/node.ts';
 import { asImage, exampleArgs, facades, fcnOf, fmt, heldOut, markdownTable, report, runVariants, startBackend, type Variant } from './lib/experiment.ts';
 import { getSegmenter } from './lib/segmenter.ts';
 

@@ -7,7 +7,7 @@
  *
  *   npx tsx examples/ablation-patch.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
-import { cgan, disposeTree, l1, patchDiscriminator, plus, receptiveField, unet } from '../lib/index.ts';
+import { cgan, disposeTree, l1, patchDiscriminator, plus, receptiveField, unet } from '../lib/node.ts';
 import { exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend, type Variant } from './lib/experiment.ts';
 import { getSegmenter } from './lib/segmenter.ts';
 

@@ -7,7 +7,7 @@
  *   npx tsx examples/colorize.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
 import { join } from 'node:path';
-import { toChannels, floatToBytes, bytesToFloat, type FloatImage } from '../lib/index.ts';
+import { toChannels, floatToBytes, bytesToFloat, type FloatImage } from '../lib/node.ts';
 import { exampleArgs, fmt, heldOut, markdownTable, report, runVariants, startBackend, type DataSetup, l1VersusCgan } from './lib/experiment.ts';
 import { deriveFromPhotos } from './lib/derive.ts';
 

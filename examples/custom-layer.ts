@@ -22,7 +22,7 @@ import {
   summarize,
   zeros,
   type Layer,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 
 /** A leaf: a learned per-channel scale, initialised to zero ("ReZero"). */
 export const rezero = (): Layer =>

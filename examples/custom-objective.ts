@@ -7,7 +7,7 @@
  *   npx tsx examples/custom-objective.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
 import * as tf from '@tensorflow/tfjs';
-import { cgan, l1, patchDiscriminator, plus, term, unet, type Objective } from '../lib/index.ts';
+import { cgan, l1, patchDiscriminator, plus, term, unet, type Objective } from '../lib/node.ts';
 import { exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend, type Variant } from './lib/experiment.ts';
 
 /** Total variation of G's output: the mean absolute difference between neighbouring pixels, down and across. */

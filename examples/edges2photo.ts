@@ -6,7 +6,7 @@
  *   npx tsx examples/edges2photo.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
 import { join } from 'node:path';
-import { cannyEdges } from '../lib/index.ts';
+import { cannyEdges } from '../lib/node.ts';
 import { exampleArgs, fmt, heldOut, markdownTable, report, runVariants, startBackend, type DataSetup, l1VersusCgan } from './lib/experiment.ts';
 import { deriveFromPhotos } from './lib/derive.ts';
 

@@ -11,7 +11,7 @@
  * --full: 256x256 (resize 286, crop 256), unet256 ngf 64, 200 epochs.
  */
 import { join } from 'node:path';
-import { cgan, disposeTree, l1, makeKey, patchDiscriminator, plus, unet } from '../lib/index.ts';
+import { cgan, disposeTree, l1, makeKey, patchDiscriminator, plus, unet } from '../lib/node.ts';
 import { asImage, exampleArgs, facades, fmt, heldOut, markdownTable, release, score, startBackend, train, translate, writeGrid, writeResults } from './lib/experiment.ts';
 
 const args = exampleArgs('facades');

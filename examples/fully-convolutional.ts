@@ -7,7 +7,7 @@
  *   npx tsx examples/fully-convolutional.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
 import { join } from 'node:path';
-import { cgan, l1, patchDiscriminator, plus, unet } from '../lib/index.ts';
+import { cgan, l1, patchDiscriminator, plus, unet } from '../lib/node.ts';
 import { asImage, exampleArgs, facades, fmt, heldOut, markdownTable, release, score, startBackend, train, translate, writeGrid, writeResults } from './lib/experiment.ts';
 
 const args = exampleArgs('fully-convolutional');

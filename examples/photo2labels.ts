@@ -7,7 +7,7 @@
  *
  *   npx tsx examples/photo2labels.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
-import { FACADES_PALETTE, nearestPaletteLabels, scoreLabels } from '../lib/index.ts';
+import { FACADES_PALETTE, nearestPaletteLabels, scoreLabels } from '../lib/node.ts';
 import { asImage, exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend, l1VersusCgan } from './lib/experiment.ts';
 
 const args = exampleArgs('photo2labels');

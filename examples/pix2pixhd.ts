@@ -9,7 +9,7 @@
  *
  *   npx tsx examples/pix2pixhd.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
-import { cgan, featureMatching, l1, multiscaleDiscriminator, patchDiscriminator, plus, resnetGenerator, unet } from '../lib/index.ts';
+import { cgan, featureMatching, l1, multiscaleDiscriminator, patchDiscriminator, plus, resnetGenerator, unet } from '../lib/node.ts';
 import { exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend, type Variant } from './lib/experiment.ts';
 
 const args = exampleArgs('pix2pixhd');

@@ -5,7 +5,7 @@
  *   npx tsx examples/receptive-fields.ts
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { encoderDecoder, paramCount, patchDiscriminator, receptiveField, unet, type Layer, type Shape } from '../lib/index.ts';
+import { encoderDecoder, paramCount, patchDiscriminator, receptiveField, unet, type Layer, type Shape } from '../lib/node.ts';
 
 const params = (layer: Layer, input: Shape) => {
   const n = paramCount(layer, input);

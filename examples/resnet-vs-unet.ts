@@ -8,7 +8,7 @@
  *   npx tsx examples/resnet-vs-unet.ts [--steps N] [--full] [--data DIR] [--out DIR]
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { cgan, l1, paramCount, patchDiscriminator, plus, receptiveField, resnetGenerator, unet } from '../lib/index.ts';
+import { cgan, l1, paramCount, patchDiscriminator, plus, receptiveField, resnetGenerator, unet } from '../lib/node.ts';
 import { exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend, type Variant } from './lib/experiment.ts';
 
 const args = exampleArgs('resnet-vs-unet');

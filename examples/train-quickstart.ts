@@ -1,4 +1,4 @@
-import { batches, cgan, fit, initTrainState, l1, makeKey, makeStep, openDataset, patchDiscriminator, plus, saveTrainState, unet, useBackend } from 'pix2pix-ts';
+import { batches, cgan, fit, initTrainState, l1, makeKey, makeStep, openDataset, patchDiscriminator, plus, saveTrainState, unet, useBackend } from 'pix2pix-ts/node';
 
 await useBackend(); // tfjs-node(-gpu) if installed, else wasm, else cpu
 const data = await openDataset({ root: 'examples/data/facades-mini', direction: 'BtoA' }); // labels -> photo

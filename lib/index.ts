@@ -1,4 +1,13 @@
-/** pix2pix-ts: composable conditional-GAN image-to-image translation. */
+/**
+ * pix2pix-ts: composable conditional-GAN image-to-image translation.
+ *
+ * This entry is isomorphic: layers, networks, losses, optimisers, the
+ * training step and fold, data in memory and metrics, with no Node built-in
+ * and no sharp, so it bundles for a browser (a test checks). Files, run
+ * directories, checkpoints on disk, datasets in folders, downloads, the
+ * native backend and backend selection are in pix2pix-ts/node
+ * (lib/node.ts), which re-exports this one too.
+ */
 // Core: layers as values, shapes, keys, parameter trees, static analysis.
 export * from './core/shape.ts';
 export * from './core/key.ts';
@@ -39,30 +48,10 @@ export {
 export { emptyPool, queryPool, type ImagePool } from './train/pool.ts';
 export * from './train/step.ts';
 export * from './train/fit.ts';
-export { saveTrainState, saveTrainStateSync, loadTrainState, readTrainMeta, TrainMeta } from './train/checkpoint.ts';
 export { TrainConfig, defaultConfig, decodeConfig, networksOf, specOf } from './train/config.ts';
-// Data, checkpoints, backends.
-export {
-  DataError, IMAGE_EXTENSIONS, isImageFile, readHeader, readBytes, readImage, writeImage, toChannels, bytesToFloat, floatToBytes, cropImage, splitHalves,
-  naturalCompare, openDataset, DatasetError, augmentParams, applyAugment, preprocessPair, resizeImage, flipImage, outputSize,
-  batches, batchesPerEpoch, resumeAfter, epochOrder, augmentKey, downloadDataset, DownloadError, KNOWN_DATASETS, DEFAULT_BASE_URL,
-  type ByteImage, type Channels, type FloatImage, type ImageHeader, type Dataset, type DatasetOptions, type Direction, type Example, type Layout,
-  type Pair, type Skipped, type AugmentParams, type PreprocessMode, type PreprocessOptions, type StreamOptions, type DownloadOptions,
-  type DownloadProgress, type DownloadResult, type KnownDataset,
-} from './data/index.ts';
-export { cannyEdges, sobel, intensity, type CannyOptions } from './data/edges.ts';
+// Data in memory: images as arrays, augmentation, batch streams over any Dataset.
+export * from './data/index.ts';
 /** A batch as the data stream yields it (a train Batch with the example names). */
 export type { Batch as ImageBatch } from './data/stream.ts';
-export { saveCheckpoint, saveCheckpointSync, loadCheckpoint, findCheckpoint, settleCheckpoint, CheckpointError, WriteError, type CheckpointContents, type CheckpointVersion } from './io/checkpoint.ts';
-export { useBackend, registerTrainingKernels, type BackendChoice, type BackendInfo } from './backend/index.ts';
-// Metrics: L1 / L2 / PSNR / SSIM, Lab colour histograms, segmentation and FCN-style scores, evaluating a run.
-export {
-  toMetricImage, l1Error, l2Error, psnr, psnrFromMse, ssim, gaussianWindow, SSIM_DEFAULTS, imageScores, meanScores,
-  srgbToLab, srgbToLinear, imageToLab, SRGB_TO_XYZ, D65_WHITE,
-  LAB_BINNING, LAB_CHANNELS, KL_EPSILON, emptyLabHistogram, addToLabHistogram, labHistogram, binOf, histogramIntersection, klDivergence, compareLabHistograms,
-  FACADES_PALETTE, PALETTES, nearestPaletteLabels, labelsToImage,
-  emptyConfusion, addToConfusion, confusionMatrix, segmentationScores, scoreLabels, segment, fcnScores, loadSegmenter, evaluateRun,
-  type ImageLike, type MetricImage, type SsimOptions, type ImageScores, type Bins, type LabBinning, type LabChannel, type LabHistogram,
-  type HistogramComparison, type LabComparison, type Palette, type PaletteClass, type ConfusionMatrix, type ClassScore, type SegmentationScores,
-  type Segmenter, type SegmentOptions, type EvaluateOptions, type EvalReport, type ImageResult, type SegmentationSummary,
-} from './metrics/index.ts';
+// Metrics: L1 / L2 / PSNR / SSIM, Lab colour histograms, segmentation and FCN-style scores.
+export * from './metrics/index.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.ts';
-import { disposeTree, FACADES_PALETTE, fcnScores, loadSegmenter, makeKey, nearestPaletteLabels, openDataset, preprocessPair, type Pair } from '../lib/index.ts';
+import { disposeTree, FACADES_PALETTE, fcnScores, loadSegmenter, makeKey, nearestPaletteLabels, openDataset, preprocessPair, type Pair } from '../lib/node.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pix2pix-eval-'));
 const labelsToPhoto = join(tmp, 'btoa'); // facades BtoA: labels -> photo

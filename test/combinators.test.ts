@@ -7,7 +7,7 @@ import { residual as userResidual } from '../examples/custom-layer.ts';
 import {
   add, concat, conv, disposeTree, dropout, flatten, foldIn, footprint, formatShapeError, identity, leaf, makeKey, merge, named,
   paramCount, parallel, pointwise, receptiveField, relu, residual, seq, skip, summarize, type Layer, type Tree,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 
 const key = makeKey(5);
 const ctx = { mode: 'train' as const, key: makeKey(9) };

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { resBlock, residual, rezero } from '../examples/custom-layer.ts';
-import { conv, disposeTree, formatShapeError, makeKey, paramCount, receptiveField, seq } from '../lib/index.ts';
+import { conv, disposeTree, formatShapeError, makeKey, paramCount, receptiveField, seq } from '../lib/node.ts';
 
 describe('the custom layer example', () => {
   it('composes: shapes, parameter counts and receptive fields come out of the generic machinery', () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DownloadError, KNOWN_DATASETS, downloadDataset, openDataset, type DownloadProgress } from '../lib/data/index.ts';
+import { DownloadError, KNOWN_DATASETS, downloadDataset, openDataset, type DownloadProgress } from '../lib/node.ts';
 import { main } from '../lib/cli/main.ts';
 
 const FACADES = resolve(import.meta.dirname, 'fixtures', 'facades');

@@ -13,7 +13,7 @@ import {
   type Batch,
   type Dataset,
   type StreamOptions,
-} from '../lib/data/index.ts';
+} from '../lib/node.ts';
 
 const FIX = resolve(import.meta.dirname, 'fixtures');
 const MINI = resolve(import.meta.dirname, '..', 'examples', 'data', 'facades-mini');

@@ -25,7 +25,7 @@ import {
   type FloatImage,
   type Pair,
   type PreprocessMode,
-} from '../lib/data/index.ts';
+} from '../lib/node.ts';
 
 const FIX = resolve(import.meta.dirname, 'fixtures');
 const FACADES = join(FIX, 'facades');

@@ -35,6 +35,7 @@ const blocksOf = (doc: string): Block[] => {
 
 const blocks = docs.flatMap(blocksOf);
 const library = resolve('lib/index.ts');
+const nodeEntry = resolve('lib/node.ts');
 
 describe('the documentation', () => {
   it('has ts blocks in README.md and the guides', () => {
@@ -49,7 +50,7 @@ describe('the documentation', () => {
     mkdirSync(dir, { recursive: true });
     const files = blocks.map((b, i) => {
       const file = join(dir, `${b.doc.replace(/[/.]/g, '_')}_${b.line}_${i}.ts`);
-      const code = b.code.replace(/from 'pix2pix-ts'/g, `from '${library}'`);
+      const code = b.code.replace(/from 'pix2pix-ts'/g, `from '${library}'`).replace(/from 'pix2pix-ts\/node'/g, `from '${nodeEntry}'`);
       writeFileSync(file, `export {};\n${b.prelude}\n${code}\n`);
       return { file, block: b };
     });

@@ -14,7 +14,7 @@ import {
   adam, cgan, chain, clipByGlobalNorm, disposeReplaced, disposeState, featureMatching, flatten, initTrainState, l1, makeKey, makeStep,
   multiscaleDiscriminator, paperObjective, patchDiscriminator, plus, resnetGenerator, term, unet, withGanMode,
   loadTrainState, saveTrainState, type Pix2PixSpec, type TrainState, type Tree,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 import { useBackend } from '../lib/backend/index.ts';
 import { skipNative } from './helpers/native.ts';
 import { queryPool, emptyPool } from '../lib/train/pool.ts';

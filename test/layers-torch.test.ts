@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { avgPool, convT, footprint, formatShapeError, makeKey, pad, receptiveField, type Layer } from '../lib/index.ts';
+import { avgPool, convT, footprint, formatShapeError, makeKey, pad, receptiveField, type Layer } from '../lib/node.ts';
 import { useBackend } from '../lib/backend/index.ts';
 import { skipNative } from './helpers/native.ts';
 

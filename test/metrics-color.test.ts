@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   addToLabHistogram, binOf, compareLabHistograms, emptyLabHistogram, histogramIntersection, imageToLab, klDivergence, KL_EPSILON, LAB_BINNING,
   labHistogram, srgbToLab, type MetricImage,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 
 /** An image of 8-bit sRGB colours (one per pixel, cycled), as the library holds it: u8 / 127.5 - 1. */
 const pixels = (height: number, width: number, colours: readonly (readonly [number, number, number])[]): MetricImage => ({

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   addToConfusion, confusionMatrix, disposeTree, emptyConfusion, FACADES_PALETTE, fcnScores, identity, labelsToImage, makeKey, nearestPaletteLabels, PALETTES,
   readImage, scoreLabels, segment, segmentationScores, splitHalves, unet, type Palette,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 
 const palette3: Palette = { name: 'three', classes: [{ name: 'sky', rgb: [0, 0, 255] }, { name: 'grass', rgb: [0, 255, 0] }, { name: 'road', rgb: [128, 128, 128] }] };
 

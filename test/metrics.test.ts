@@ -1,7 +1,7 @@
 // L1, L2, PSNR and SSIM: known values, an independent SSIM reference, the documented constants.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { gaussianWindow, imageScores, l1Error, l2Error, meanScores, psnr, psnrFromMse, ssim, SSIM_DEFAULTS, type MetricImage } from '../lib/index.ts';
+import { gaussianWindow, imageScores, l1Error, l2Error, meanScores, psnr, psnrFromMse, ssim, SSIM_DEFAULTS, type MetricImage } from '../lib/node.ts';
 
 /** A small seeded generator (mulberry32) so the random images are the same every run. */
 const rng = (seed: number) => () => {

@@ -17,7 +17,7 @@ import {
   type Layer,
   withLeaves,
   type Tree,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 
 const run = (layer: Layer, params: Tree, state: Tree, x: tf.Tensor4D, ctx: Ctx) =>
   tf.tidy(() => layer.apply(params, state, x, ctx)[0]);

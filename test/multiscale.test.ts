@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { avgPool, conv, disposeTree, makeKey, multiscaleDiscriminator, paramCount, patchDiscriminator, receptiveField, type Tree } from '../lib/index.ts';
+import { avgPool, conv, disposeTree, makeKey, multiscaleDiscriminator, paramCount, patchDiscriminator, receptiveField, type Tree } from '../lib/node.ts';
 
 describe('multiscaleDiscriminator(scales, patchDiscriminator(70))', () => {
   it("has one patch70's parameters per scale: 2 scales on 6 channels = 5,537,410", () => {

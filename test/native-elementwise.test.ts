@@ -24,7 +24,7 @@ import { NORM_GRAD_KERNEL, NORM_KERNEL } from '../lib/backend/native/kernels/nor
 import { hasKernels } from '../lib/ops/kernels.ts';
 import { fusedNormalize as fusedNorm } from '../lib/ops/norm.ts';
 const hasFusedNorm = () => hasKernels(NORM_KERNEL, NORM_GRAD_KERNEL);
-import { makeKey, norm } from '../lib/index.ts';
+import { makeKey, norm } from '../lib/node.ts';
 import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
 import { sumOfSquares } from '../lib/optim/global-norm.ts';
 import { trainTiny, worstDifference, type TinyRun } from './helpers/tiny-spec.ts';

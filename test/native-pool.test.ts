@@ -10,7 +10,7 @@ import { useBackend } from '../lib/backend/index.ts';
 import { native, skipNative } from './helpers/native.ts';
 import { BufferPool, nativePool, sizeClass } from '../lib/backend/native/pool.ts';
 import { NativeBackend } from '../lib/backend/native/register.ts';
-import { flatten, leaves, makeKey } from '../lib/index.ts';
+import { flatten, leaves, makeKey } from '../lib/node.ts';
 import { adamDefaults, adamInit, adamUpdate } from '../lib/optim/adam.ts';
 import type { Tree } from '../lib/core/tree.ts';
 import { disposeReplaced, disposeState, initTrainState, stateTensors, type TrainState } from '../lib/train/state.ts';

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   adam, adamDefaults, adamInit, adamUpdate, applyGradients, chain, clipByGlobalNorm, cosineDecay, leaves, linearDecay, scaleBySchedule, sgd,
   type AdamState, type OptState, type Tree,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 import { useBackend } from '../lib/backend/index.ts';
 import { skipNative } from './helpers/native.ts';
 

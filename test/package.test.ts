@@ -39,11 +39,12 @@ describe('the packed tarball', () => {
 });
 
 describe('installed into an empty project, with plain node', () => {
-  it('imports, builds the paper\'s networks, reports their receptive fields, and trains 2 steps on cpu', () => {
+  it('imports both entries, builds the paper\'s networks, reports their receptive fields, and trains 2 steps on cpu', () => {
     writeFileSync(
       join(project, 'use.mjs'),
       `import * as tf from '@tensorflow/tfjs';
-import { disposeReplaced, initTrainState, makeKey, makeStep, paperObjective, patchDiscriminator, receptiveField, unet, useBackend } from 'pix2pix-ts';
+import { disposeReplaced, initTrainState, makeKey, makeStep, paperObjective, patchDiscriminator, receptiveField, unet } from 'pix2pix-ts';
+import { useBackend } from 'pix2pix-ts/node';
 await useBackend('cpu', { quiet: true });
 const spec = { generator: unet({ depth: 5, ngf: 4 }), discriminator: patchDiscriminator(70, { ndf: 4 }), objective: paperObjective, inputShape: [32, 32, 3], outChannels: 3 };
 console.log(JSON.stringify({ g: receptiveField(unet({ depth: 8 })), d: receptiveField(spec.discriminator) }));
@@ -68,6 +69,11 @@ for (let i = 0; i < 2; i++) {
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/pix2pix-ts/package.json'), 'utf8')) as { exports: Record<string, Record<string, string>> };
     expect(pkg.exports['.']).toMatchObject({ types: './dist/index.d.ts', import: './dist/index.js' });
     expect(readFileSync(join(project, 'node_modules/pix2pix-ts/dist/index.d.ts'), 'utf8')).toMatch(/export \{ unet/);
+  });
+
+  it('pix2pix-ts/node loads: files, datasets, checkpoints, backends', () => {
+    const out = run('node', ['-e', "import('pix2pix-ts/node').then((m) => console.log(JSON.stringify([typeof m.openDataset, typeof m.saveTrainState, typeof m.useBackend, typeof m.unet])))"]);
+    expect(JSON.parse(out)).toEqual(['function', 'function', 'function', 'function']);
   });
 
   it('`npx pix2pix summary --json` runs the compiled bin', () => {

@@ -13,7 +13,7 @@ import {
   unet,
   type Layer,
   type Shape,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 
 const count = (layer: Layer, input: Shape) => {
   const n = paramCount(layer, input);

@@ -21,7 +21,7 @@ import {
   orThrow,
   type Layer,
   type Positions,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 
 describe('receptiveField(patchDiscriminator(N)) == N', () => {
   it.each([1, 16, 34, 70, 142, 286])('N = %i', (n) => {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { formatShapeError, generator, isTensor, makeKey, mapTree, paramCount, resnetGenerator, type Tree } from '../lib/index.ts';
+import { formatShapeError, generator, isTensor, makeKey, mapTree, paramCount, resnetGenerator, type Tree } from '../lib/node.ts';
 
 const count = (r: E.Either<unknown, number>) => (E.isRight(r) ? r.right : NaN);
 

@@ -23,7 +23,7 @@ import {
   unet,
   type Layer,
   type Shape,
-} from '../lib/index.ts';
+} from '../lib/node.ts';
 
 const errorOf = (layer: Layer, input: Shape): string => {
   const r = layer.shape(input);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { flatten, leaf, leaves, makeKey, patchDiscriminator, pointwise, seq, unet, withLeaves, zeros } from '../lib/index.ts';
+import { flatten, leaf, leaves, makeKey, patchDiscriminator, pointwise, seq, unet, withLeaves, zeros } from '../lib/node.ts';
 import { foldIn } from '../lib/core/key.ts';
 import { ganLoss } from '../lib/losses/gan.ts';
 import { cgan, gan, l1, parseObjective, plus, showObjective, discriminatorChannels, type Objective } from '../lib/losses/objective.ts';

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDataset, writeImage, type FloatImage } from '../../lib/index.ts';
+import { openDataset, writeImage, type FloatImage } from '../../lib/node.ts';
 
 /** Side by side: left | right, both RGB (a 1-channel left is repeated into 3). */
 const sideBySide = (left: FloatImage, right: FloatImage): FloatImage => {

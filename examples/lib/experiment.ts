@@ -51,7 +51,7 @@ import {
   type StepMetrics,
   type Tree,
   type UnetOptions,
-} from '../../lib/index.ts';
+} from '../../lib/node.ts';
 
 export interface DataSetup {
   /** Dataset folder (holding train/), read with the aligned A|B layout unless `layout` says otherwise. */

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { l1, loadCheckpoint, makeKey, patchDiscriminator, saveCheckpoint, unet, disposeTree, type Segmenter } from '../../lib/index.ts';
+import { l1, loadCheckpoint, makeKey, patchDiscriminator, saveCheckpoint, unet, disposeTree, type Segmenter } from '../../lib/node.ts';
 import { train, type DataSetup, type RunOptions } from './experiment.ts';
 
 export const getSegmenter = async (labelsToPhoto: DataSetup, o: RunOptions, full: boolean): Promise<Segmenter> => {

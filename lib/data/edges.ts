@@ -4,7 +4,7 @@
  * needs no model): grayscale, Gaussian blur, Sobel gradients, non-maximum
  * suppression and hysteresis thresholding. Plain loops on HWC [-1, 1] data.
  */
-import type { FloatImage } from './image.ts';
+import type { FloatImage } from './pixels.ts';
 
 export interface CannyOptions {
   /** Gaussian blur before the gradients (default 1.0; 0 turns it off). */

@@ -1,34 +1,10 @@
-/** Data: image IO, paired datasets, augmentation, batch streams, dataset download. */
-export {
-  DataError,
-  IMAGE_EXTENSIONS,
-  isImageFile,
-  readHeader,
-  readBytes,
-  readImage,
-  writeImage,
-  toChannels,
-  bytesToFloat,
-  floatToBytes,
-  cropImage,
-  splitHalves,
-  type ByteImage,
-  type Channels,
-  type FloatImage,
-  type ImageHeader,
-} from './image.ts';
-export { naturalCompare } from './files.ts';
-export {
-  openDataset,
-  DatasetError,
-  type Dataset,
-  type DatasetOptions,
-  type Direction,
-  type Example,
-  type Layout,
-  type Pair,
-  type Skipped,
-} from './dataset.ts';
+/**
+ * Data in memory: images as plain arrays, pair augmentation and batch
+ * streams over any Dataset (Node and browsers). Files, folders of pairs and
+ * downloads are in ./node.ts (pix2pix-ts/node).
+ */
+export { toChannels, bytesToFloat, floatToBytes, cropImage, splitHalves, type ByteImage, type Channels, type FloatImage } from './pixels.ts';
+export type { Dataset, DatasetOptions, Direction, Example, Layout, Pair, Skipped } from './dataset.ts';
 export {
   augmentParams,
   applyAugment,
@@ -40,23 +16,5 @@ export {
   type PreprocessMode,
   type PreprocessOptions,
 } from './preprocess.ts';
-export {
-  batches,
-  batchesPerEpoch,
-  resumeAfter,
-  epochOrder,
-  augmentKey,
-  type Batch,
-  type StreamOptions,
-} from './stream.ts';
-export {
-  downloadDataset,
-  DownloadError,
-  KNOWN_DATASETS,
-  DEFAULT_BASE_URL,
-  type DownloadOptions,
-  type DownloadProgress,
-  type DownloadResult,
-  type KnownDataset,
-} from './download.ts';
+export { batches, batchesPerEpoch, resumeAfter, epochOrder, augmentKey, type Batch, type StreamOptions } from './stream.ts';
 export { cannyEdges, sobel, intensity, type CannyOptions } from './edges.ts';

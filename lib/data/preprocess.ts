@@ -13,7 +13,7 @@
  */
 import { foldIn, type Key } from '../core/key.ts';
 import { apiPhrasing, type Phrasing } from '../core/options.ts';
-import { cropImage, type FloatImage } from './image.ts';
+import { cropImage, type FloatImage } from './pixels.ts';
 import type { Pair } from './dataset.ts';
 
 export type PreprocessMode = 'resize_and_crop' | 'crop' | 'scale_width' | 'scale_width_and_crop' | 'none';

@@ -32,7 +32,8 @@ import { addToLabHistogram, compareLabHistograms, emptyLabHistogram, KL_EPSILON,
 import { FACADES_PALETTE, nearestPaletteLabels, type Palette } from './palette.ts';
 import { addToConfusion, confusionMatrix, emptyConfusion, segmentationScores, type SegmentationScores } from './segmentation.ts';
 import { imageScores, meanScores, type ImageScores } from './scores.ts';
-import { loadSegmenter, segment } from './fcn-score.ts';
+import { segment } from './fcn-score.ts';
+import { loadSegmenter } from './load-segmenter.ts';
 
 export interface EvaluateOptions {
   /** A run directory written by `pix2pix train`. */

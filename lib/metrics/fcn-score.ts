@@ -18,8 +18,6 @@ import { makeKey } from '../core/key.ts';
 import type { Layer, Mode } from '../core/layer.ts';
 import { formatShapeError } from '../core/shape.ts';
 import { disposeTree, type Tree } from '../core/tree.ts';
-import { loadGenerator, type TrainedGenerator } from '../train/run-model.ts';
-import { RunError } from '../train/run-dir.ts';
 import { toMetricImage, type ImageLike } from './image.ts';
 import { nearestPaletteLabels, type Palette } from './palette.ts';
 import { addToConfusion, emptyConfusion, segmentationScores, type SegmentationScores } from './segmentation.ts';
@@ -31,20 +29,6 @@ export interface Segmenter {
   readonly state: Tree;
 }
 
-/**
- * Load a photo -> labels run (its generator, from the run's config and
- * checkpoint) as a segmenter; it must map RGB to RGB. Free it with
- * `disposeTree(seg.params)` and `disposeTree(seg.state)`.
- */
-export const loadSegmenter = async (runDir: string): Promise<TrainedGenerator> => {
-  const seg = await loadGenerator(runDir);
-  if (seg.config.inChannels !== 3 || seg.config.outChannels !== 3) {
-    disposeTree(seg.params);
-    disposeTree(seg.state);
-    throw new RunError(`segmenter ${runDir} must map RGB photos to RGB label maps, but it maps ${seg.config.inChannels} to ${seg.config.outChannels} channel(s)`);
-  }
-  return seg;
-};
 
 export interface SegmentOptions {
   /** Default 'paper' (dropout on, batch-1 statistics), the library's test-time default. */

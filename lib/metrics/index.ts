@@ -1,4 +1,8 @@
-/** Image-quality, colour and segmentation metrics, and the evaluation of a trained run. */
+/**
+ * Image-quality, colour and segmentation metrics: pure computations on
+ * images in memory (Node and browsers). Evaluating a run directory
+ * (`evaluateRun`) and loading a segmenter from one are in pix2pix-ts/node.
+ */
 export { toMetricImage, toUnit, type ImageLike, type MetricImage } from './image.ts';
 export { l1Error, l2Error, psnr, psnrFromMse } from './pixel.ts';
 export { ssim, gaussianWindow, SSIM_DEFAULTS, type SsimOptions } from './ssim.ts';
@@ -12,5 +16,4 @@ export { FACADES_PALETTE, PALETTES, nearestPaletteLabels, labelsToImage, type Pa
 export {
   emptyConfusion, addToConfusion, confusionMatrix, segmentationScores, scoreLabels, type ConfusionMatrix, type ClassScore, type SegmentationScores,
 } from './segmentation.ts';
-export { segment, fcnScores, loadSegmenter, type Segmenter, type SegmentOptions } from './fcn-score.ts';
-export { evaluateRun, type EvaluateOptions, type EvalReport, type ImageResult, type SegmentationSummary } from './evaluate.ts';
+export { segment, fcnScores, type Segmenter, type SegmentOptions } from './fcn-score.ts';

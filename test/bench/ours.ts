@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendChoice } from '../../lib/backend/index.ts';
-import { cgan, disposeReplaced, featureMatching, initTrainState, l1, makeKey, makeStep, multiscaleDiscriminator, patchDiscriminator, plus, unet } from '../../lib/index.ts';
+import { cgan, disposeReplaced, featureMatching, initTrainState, l1, makeKey, makeStep, multiscaleDiscriminator, patchDiscriminator, plus, unet } from '../../lib/node.ts';
 import { benchConfigs } from './configs.ts';
 
 const { values, positionals } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, warmup: { type: 'string' } }, allowPositionals: true });

@@ -1,7 +1,7 @@
 /** The smallest full pix2pix (U-Net depth 4, 16x16 PatchGAN, L1 + cGAN on 16x16 images) the native tests train. */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { cgan, disposeReplaced, disposeState, flatten, initTrainState, l1, makeKey, makeStep, patchDiscriminator, plus, unet } from '../../lib/index.ts';
+import { cgan, disposeReplaced, disposeState, flatten, initTrainState, l1, makeKey, makeStep, patchDiscriminator, plus, unet } from '../../lib/node.ts';
 import { seededValues } from './conv-cases.ts';
 
 export const tinySpec = {
