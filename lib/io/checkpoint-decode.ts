@@ -100,6 +100,23 @@ export const checkLayout = (src: Source, manifest: Manifest): Groups => {
   return groups;
 };
 
+/** weights.bin's bytes against the manifest: their size, then their SHA-256 (hex), each failure saying which. */
+export const checkWeights = (src: Source, manifest: Manifest, size: number, digest?: string): void => {
+  if (size !== manifest.byteLength)
+    throw src.fail(
+      src.weightsPath,
+      size < manifest.byteLength
+        ? `weights.bin is ${size} bytes, the manifest says ${manifest.byteLength}: the checkpoint is truncated`
+        : `weights.bin is ${size} bytes, the manifest says ${manifest.byteLength}: it holds data the manifest does not describe`,
+    );
+  if (digest !== undefined && digest !== manifest.sha256)
+    throw src.fail(
+      src.weightsPath,
+      `the checksum does not match: weights.bin has sha256 ${digest}, the manifest says ${manifest.sha256}, ` +
+        `so weights.bin is corrupt or was changed after saving`,
+    );
+};
+
 /** A fresh tensor holding a copy of the entry's bytes. */
 const tensorOf = (bytes: Uint8Array, entry: TensorEntry): tf.Tensor => {
   const own = new Uint8Array(entry.byteLength);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Tree } from '../core/tree.ts';
-import { checkLayout, parseManifest, treesOf, type Source } from './checkpoint-decode.ts';
+import { checkLayout, checkWeights, parseManifest, treesOf, type Source } from './checkpoint-decode.ts';
 import { messageOf } from './common.ts';
 import { CheckpointError, errnoOf } from './errors.ts';
 import { decodeManifest, MANIFEST_FILE, WEIGHTS_FILE, type Manifest } from './manifest.ts';
@@ -25,10 +25,6 @@ const sourceAt = (dir: string): Source => ({
 
 const readWeights = async (src: Source, manifest: Manifest): Promise<Buffer> => {
   const fail = (message: string, cause?: unknown) => src.fail(src.weightsPath, message, cause);
-  const sizeMessage = (size: number) =>
-    size < manifest.byteLength
-      ? `weights.bin is ${size} bytes, the manifest says ${manifest.byteLength}: the checkpoint is truncated`
-      : `weights.bin is ${size} bytes, the manifest says ${manifest.byteLength}: it holds data the manifest does not describe`;
   let size: number;
   try {
     size = (await fsp.stat(src.weightsPath)).size;
@@ -36,20 +32,14 @@ const readWeights = async (src: Source, manifest: Manifest): Promise<Buffer> => 
     if (errnoOf(e) === 'ENOENT') throw fail('weights.bin is missing');
     throw fail(`cannot read weights.bin (${messageOf(e)})`, e);
   }
-  if (size !== manifest.byteLength) throw fail(sizeMessage(size));
+  checkWeights(src, manifest, size);
   let bytes: Buffer;
   try {
     bytes = await fsp.readFile(src.weightsPath);
   } catch (e) {
     throw fail(`cannot read weights.bin (${messageOf(e)})`, e);
   }
-  if (bytes.length !== manifest.byteLength) throw fail(sizeMessage(bytes.length));
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  if (digest !== manifest.sha256)
-    throw fail(
-      `the checksum does not match: weights.bin has sha256 ${digest}, the manifest says ${manifest.sha256}, ` +
-        `so weights.bin is corrupt or was changed after saving`,
-    );
+  checkWeights(src, manifest, bytes.length, createHash('sha256').update(bytes).digest('hex'));
   return bytes;
 };
 

@@ -1,6 +1,9 @@
-/** Helpers shared by checkpoint saving and loading: messages that describe values and paths, byte order, the library version. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+/**
+ * Helpers shared by checkpoint saving and loading: messages that describe
+ * values and paths, byte order, the library version. No Node built-ins: the
+ * decoding half runs in a browser.
+ */
+import { VERSION } from '../version.ts';
 
 export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -23,21 +26,10 @@ export const joinPath = (prefix: string, key: string): string => (prefix === '' 
 export const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
-let cachedVersion: string | undefined;
-/** The `version` of this library's package.json. */
-export const libraryVersion = (): string => {
-  if (cachedVersion === undefined) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-      cachedVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown';
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return cachedVersion;
-};
+/** The library's version (lib/version.ts, kept equal to package.json's by a test). */
+export const libraryVersion = (): string => VERSION;
 
-const LITTLE_ENDIAN = os.endianness() === 'LE';
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * The little-endian bytes of 4-byte elements. On a little-endian host this is
