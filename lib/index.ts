@@ -54,7 +54,8 @@ export * from './data/index.ts';
 /** A batch as the data stream yields it (a train Batch with the example names). */
 export type { Batch as ImageBatch } from './data/stream.ts';
 // Checkpoints from their files' contents (a browser's file picker or fetch); on disk: pix2pix-ts/node.
-export { decodeCheckpoint, type CheckpointFiles } from './io/checkpoint-bytes.ts';
+export { decodeCheckpoint, encodeCheckpoint, type CheckpointFiles } from './io/checkpoint-bytes.ts';
+export type { CheckpointContents } from './io/checkpoint-plan.ts';
 export { CheckpointError } from './io/errors.ts';
 export { VERSION } from './version.ts';
 // Metrics: L1 / L2 / PSNR / SSIM, Lab colour histograms, segmentation and FCN-style scores.

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeCheckpoint, flatten, VERSION, type Tree } from '../lib/index.ts';
+import { decodeCheckpoint, encodeCheckpoint, flatten, VERSION, type Tree } from '../lib/index.ts';
 import { loadCheckpoint, saveCheckpoint } from '../lib/node.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pix2pix-bytes-'));
@@ -44,6 +44,18 @@ describe('decodeCheckpoint(files, template?)', () => {
       /g\.params 0\/w: checkpoint has \[3,3,2,4\], the model expects \[3,3,2,5\].*saved from a different model/,
     );
     await expect(decodeCheckpoint({ ...f, manifest: '{"format": "x"}' })).rejects.toThrow(/is of format "x", not 'pix2pix-ts\/checkpoint'/);
+  });
+
+  it("encodeCheckpoint writes saveCheckpoint's files (but for the manifest's createdAt), and decodes back to its trees", async () => {
+    const saved = trees();
+    await saveCheckpoint(join(dir, 'ck2'), { trees: saved, meta: { epoch: 5, note: 'x' } });
+    const encoded = await encodeCheckpoint({ trees: saved, meta: { epoch: 5, note: 'x' } });
+    expect(Buffer.from(encoded.weights).equals(readFileSync(join(dir, 'ck2', 'weights.bin')))).toBe(true);
+    const withoutTime = (text: string) => ({ ...(JSON.parse(text) as Record<string, unknown>), createdAt: undefined });
+    expect(withoutTime(encoded.manifest)).toEqual(withoutTime(readFileSync(join(dir, 'ck2', 'manifest.json'), 'utf8')));
+    const back = await decodeCheckpoint(encoded);
+    for (const name of Object.keys(saved)) expect(values(back.trees[name]!)).toEqual(values(saved[name]!));
+    await expect(encodeCheckpoint({ trees: { bad: [tf.scalar(true, 'bool')] }, meta: null }, 'page')).rejects.toThrow(/cannot save tree bad 0: its dtype is bool/);
   });
 
   it("VERSION, which manifests record, is package.json's version", () => {

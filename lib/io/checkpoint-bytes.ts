@@ -1,12 +1,14 @@
 /**
- * A checkpoint from its two files' contents, with no file system: what a
- * browser has after a file picker or a fetch. The same checks as
+ * A checkpoint to and from its two files' contents, with no file system:
+ * what a browser saves for a download and has after a file picker or a
+ * fetch. The same checks as
  * `loadCheckpoint` (the manifest, the layout, weights.bin's size and
  * SHA-256 — by Web Crypto, present in browsers and in Node — and a
  * template's shapes), the same trees.
  */
 import type { Tree } from '../core/tree.ts';
 import { checkLayout, checkWeights, parseManifest, treesOf, type Source } from './checkpoint-decode.ts';
+import { manifestText, planCheckpoint, storedBytes, type CheckpointContents } from './checkpoint-plan.ts';
 import { CheckpointError } from './errors.ts';
 import { MANIFEST_FILE, WEIGHTS_FILE } from './manifest.ts';
 
@@ -41,4 +43,16 @@ export const decodeCheckpoint = async (
   const bytes = new Uint8Array(files.weights); // a copy Web Crypto may read whatever the caller's buffer is
   checkWeights(src, manifest, bytes.byteLength, hex(await globalThis.crypto.subtle.digest('SHA-256', bytes)));
   return { trees: treesOf(src, manifest, groups, bytes, template), meta: manifest.meta };
+};
+
+/**
+ * The two files of a checkpoint of `contents` (what saveCheckpoint writes,
+ * byte for byte, but for the manifest's createdAt). Reads each tensor with
+ * `await data()`; invalid contents are a CheckpointError naming `name`.
+ */
+export const encodeCheckpoint = async (contents: CheckpointContents, name = 'checkpoint'): Promise<CheckpointFiles> => {
+  const plan = planCheckpoint(name, contents);
+  const weights = new Uint8Array(plan.byteLength);
+  for (const entry of plan.tensors) weights.set(storedBytes(name, entry, await entry.tensor.data()), entry.offset);
+  return { manifest: manifestText(plan, hex(await globalThis.crypto.subtle.digest('SHA-256', weights))), weights };
 };
