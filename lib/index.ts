@@ -58,5 +58,7 @@ export { decodeCheckpoint, encodeCheckpoint, type CheckpointFiles } from './io/c
 export type { CheckpointContents } from './io/checkpoint-plan.ts';
 export { CheckpointError } from './io/errors.ts';
 export { VERSION } from './version.ts';
+// Backend selection without Node (webgpu, webgl, wasm, cpu); pix2pix-ts/node's adds native and tfjs-node.
+export { useBackend, type BrowserBackendChoice, type BrowserBackendInfo } from './backend/browser.ts';
 // Metrics: L1 / L2 / PSNR / SSIM, Lab colour histograms, segmentation and FCN-style scores.
 export * from './metrics/index.ts';

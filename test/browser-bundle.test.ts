@@ -12,7 +12,7 @@ describe('bundling for a browser (esbuild, platform browser)', () => {
     const inputs = Object.keys(r.metafile.inputs);
     expect(inputs.filter((f) => /node_modules\/(sharp|@img)\//.test(f) || f.startsWith('node:'))).toEqual([]);
     // The library's files that touch the file system or native code stay out.
-    const nodeOnly = /^lib\/(cli|backend)\/|^lib\/io\/(atomic|checkpoint|checkpoint-load|effects|file|lock|pid|recover|tmp)\.ts$|^lib\/data\/(image|dataset|files|download)\.ts$|^lib\/train\/(checkpoint|run-dir|run-model|samples)\.ts$/;
+    const nodeOnly = /^lib\/cli\/|^lib\/backend\/(index\.ts|native\/)|^lib\/io\/(atomic|checkpoint|checkpoint-load|effects|file|lock|pid|recover|tmp)\.ts$|^lib\/data\/(image|dataset|files|download)\.ts$|^lib\/train\/(checkpoint|run-dir|run-model|samples)\.ts$/;
     expect(inputs.filter((f) => nodeOnly.test(f))).toEqual([]);
     // It carries the library itself: the networks, the step.
     expect(inputs).toEqual(expect.arrayContaining(['lib/nets/unet.ts', 'lib/train/step.ts', 'lib/losses/objective.ts', 'lib/io/checkpoint-bytes.ts']));
