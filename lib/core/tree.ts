@@ -43,3 +43,11 @@ export const withLeaves = (tree: Tree, tensors: readonly tf.Tensor[]): Tree => {
   const byPath = new Map(paths.map((p, i) => [p, tensors[i]!]));
   return mapTree(tree, (_t, path) => byPath.get(path)!);
 };
+
+/**
+ * Every tensor anywhere in a nested value of arrays and records (a tree, an
+ * optimiser state with its numbers, an image pool, a step's intermediate
+ * results); everything else is passed over.
+ */
+export const tensorsIn = (v: unknown): tf.Tensor[] =>
+  isTensor(v) ? [v] : Array.isArray(v) ? v.flatMap(tensorsIn) : v !== null && typeof v === 'object' ? Object.values(v).flatMap(tensorsIn) : [];

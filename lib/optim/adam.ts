@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamTensor } from '../ops/adam.ts';
 import type { AdamKernelAttrs } from '../ops/kernels.ts';
+import { withDefaults } from '../core/options.ts';
 import { leaves, mapTree, withLeaves, type Tree } from '../core/tree.ts';
 import type { GradientTransformation, OptState, Progress, Schedule } from './transform.ts';
 
@@ -83,7 +84,7 @@ export interface AdamOptions extends Partial<AdamConfig> {
  */
 export const adam = (options: AdamOptions = {}): GradientTransformation => {
   const { schedule, ...rest } = options;
-  const config: AdamConfig = { ...adamDefaults, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
+  const config = withDefaults(adamDefaults, rest);
   for (const [what, v, ok] of [
     ['lr', config.lr, config.lr > 0 && config.lr <= 1],
     ['beta1', config.beta1, config.beta1 >= 0 && config.beta1 < 1],
@@ -98,8 +99,9 @@ export const adam = (options: AdamOptions = {}): GradientTransformation => {
     update: (grads, state, params, at) => {
       const s = state as unknown as AdamState;
       const [next, ns] = adamUpdate(config, leaves(grads), s, params, rate(at));
+      const old = leaves(params);
       const updates = withLeaves(params, leaves(next).map((p, i) => {
-        const u = tf.sub(p, leaves(params)[i]!);
+        const u = tf.sub(p, old[i]!);
         p.dispose();
         return u;
       }));

@@ -10,6 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { flatten, type Tree } from '../core/tree.ts';
 import type { OptState } from '../optim/transform.ts';
 import { CheckpointError, loadCheckpoint, saveCheckpoint, saveCheckpointSync } from '../io/checkpoint.ts';
+import { joinPath } from '../io/common.ts';
 import { disposeState, type TrainState } from './state.ts';
 import { describeErrors, NonNegativeInt } from '../core/codecs.ts';
 
@@ -35,6 +36,10 @@ export const TrainMeta = t.intersection([
 ]);
 export type TrainMeta = t.TypeOf<typeof TrainMeta>;
 
+/** The children of an array or record level of an optimiser state, keyed as paths name them. */
+const entriesOf = (v: OptState): Array<readonly [string, OptState]> =>
+  Array.isArray(v) ? v.map((c, i) => [String(i), c] as const) : Object.entries(v as Record<string, OptState>);
+
 /**
  * An optimiser state as checkpoint trees: one tree per top-level entry
  * (`gOpt.m`, `gOpt.v` for Adam, `gOpt.1.m` ... for a chain), numbers left
@@ -44,14 +49,13 @@ const optTrees = (prefix: string, s: OptState): Array<[string, Tree]> => {
   const tensorsOnly = (v: OptState): Tree | undefined => {
     if (typeof v === 'number') return undefined;
     if (v instanceof tf.Tensor) return v;
-    const entries = (Array.isArray(v) ? v.map((c, i) => [String(i), c] as const) : Object.entries(v as Record<string, OptState>))
+    const entries = entriesOf(v)
       .map(([k, c]) => [k, tensorsOnly(c)] as const)
       .filter((e): e is readonly [string, Tree] => e[1] !== undefined);
     return entries.length === 0 ? undefined : Object.fromEntries(entries);
   };
   if (typeof s === 'number' || s instanceof tf.Tensor) return [[prefix, tensorsOnly(s) ?? {}]];
-  const top = Array.isArray(s) ? s.map((c, i) => [String(i), c] as const) : Object.entries(s as Record<string, OptState>);
-  return top.flatMap(([k, c]) => {
+  return entriesOf(s).flatMap(([k, c]) => {
     const tree = tensorsOnly(c);
     return tree === undefined ? [] : [[`${prefix}.${k}`, tree] as [string, Tree]];
   });
@@ -61,8 +65,7 @@ const optTrees = (prefix: string, s: OptState): Array<[string, Tree]> => {
 const optNumbers = (s: OptState, prefix = ''): Record<string, number> => {
   if (typeof s === 'number') return { [prefix]: s };
   if (s instanceof tf.Tensor) return {};
-  const entries = Array.isArray(s) ? s.map((c, i) => [String(i), c] as const) : Object.entries(s as Record<string, OptState>);
-  return Object.assign({}, ...entries.map(([k, c]) => optNumbers(c, prefix === '' ? k : `${prefix}/${k}`)));
+  return Object.assign({}, ...entriesOf(s).map(([k, c]) => optNumbers(c, joinPath(prefix, k))));
 };
 
 /** `template` with its tensors taken from the loaded trees and its numbers from the metadata. */
@@ -79,9 +82,8 @@ const rebuildOpt = (dir: string, prefix: string, template: OptState, trees: Reco
       return n;
     }
     if (v instanceof tf.Tensor) return loaded.get(p)!;
-    const at = (k: string) => (p === '' ? k : `${p}/${k}`);
-    if (Array.isArray(v)) return v.map((c, i) => walk(c, at(String(i))));
-    return Object.fromEntries(Object.entries(v as Record<string, OptState>).map(([k, c]) => [k, walk(c, at(k))]));
+    if (Array.isArray(v)) return v.map((c, i) => walk(c, joinPath(p, String(i))));
+    return Object.fromEntries(entriesOf(v).map(([k, c]) => [k, walk(c, joinPath(p, k))]));
   };
   return walk(template, '');
 };

@@ -10,7 +10,7 @@ import { initialize } from '../core/analysis.ts';
 import { foldIn, type Key } from '../core/key.ts';
 import type { Initialised, Layer } from '../core/layer.ts';
 import { within, type Shape, type ShapeError } from '../core/shape.ts';
-import { leaves, type Tree } from '../core/tree.ts';
+import { leaves, tensorsIn, type Tree } from '../core/tree.ts';
 import { adversarialTerm, discriminatorChannels, needsDiscriminator, type Objective } from '../losses/objective.ts';
 import { adam, adamDefaults, type AdamConfig } from '../optim/adam.ts';
 import type { GradientTransformation, OptState } from '../optim/transform.ts';
@@ -151,8 +151,7 @@ export const initTrainState = (spec: Pix2PixSpec, key: Key): E.Either<ShapeError
   );
 
 /** The tensors of an optimiser state (its numbers left out). */
-export const optTensors = (s: OptState): tf.Tensor[] =>
-  typeof s === 'number' ? [] : s instanceof tf.Tensor ? [s] : Array.isArray(s) ? s.flatMap(optTensors) : Object.values(s as Record<string, OptState>).flatMap(optTensors);
+export const optTensors = (s: OptState): tf.Tensor[] => tensorsIn(s);
 
 /** Every tensor a state holds. */
 export const stateTensors = (s: TrainState): tf.Tensor[] => [

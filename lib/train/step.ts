@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { foldIn } from '../core/key.ts';
 import type { Ctx, Layer } from '../core/layer.ts';
 import { offTape } from '../core/tape.ts';
-import { leaves, withLeaves, type Tree } from '../core/tree.ts';
+import { leaves, tensorsIn, withLeaves, type Tree } from '../core/tree.ts';
 import { adversarialTerm, type Critique, type LossContext } from '../losses/objective.ts';
 import { sumOfSquares } from '../optim/global-norm.ts';
 import { applyGradients, type OptState, type Progress } from '../optim/transform.ts';
@@ -131,7 +131,7 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
     const given = new Set(stateTensors(s));
     const kept = new Set<tf.Tensor>();
     const keep = <T>(tree: T): T => {
-      for (const t of collect(tree)) if (!given.has(t) && !kept.has(t)) kept.add(tf.keep(t));
+      for (const t of tensorsIn(tree)) if (!given.has(t) && !kept.has(t)) kept.add(tf.keep(t));
       return tree;
     };
     let gState: Tree = s.g.state;
@@ -280,7 +280,3 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
  */
 const weightedSum = (values: readonly tf.Scalar[], weights: readonly number[]): tf.Scalar =>
   tf.addN(values.map((v, i) => tf.mul(v, weights[i]!))) as tf.Scalar;
-
-/** Every tensor in a nested value of arrays and records (trees, optimiser states, pools). */
-const collect = (v: unknown): tf.Tensor[] =>
-  v instanceof tf.Tensor ? [v] : Array.isArray(v) ? v.flatMap(collect) : v !== null && typeof v === 'object' ? Object.values(v).flatMap(collect) : [];
