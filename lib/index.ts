@@ -18,7 +18,7 @@ export { leaf, normal, constant, zeros, ones, type LeafSpec, type TensorSpec, ty
 export { seq, skip, named, feature, parallel, residual, identity, concat, add, merge, type Merge } from './core/combinators.ts';
 export { combinator, planFor, type CombinatorSpec, type Child } from './core/combinator.ts';
 export { apiPhrasing, type Phrasing } from './core/options.ts';
-export { receptiveField, footprint, paramCount, initialize, summarize, type Summary, type SummaryRow } from './core/analysis.ts';
+export { receptiveField, footprint, paramCount, initialize, summarize, formatSummary, type Summary, type SummaryRow } from './core/analysis.ts';
 export * from './geometry/geom.ts';
 export { footprintOf, extent, period, receptiveFieldOf, type Positions } from './geometry/receptive-field.ts';
 // Layers and the paper's networks.
@@ -57,6 +57,11 @@ export type { Batch as ImageBatch } from './data/stream.ts';
 export { decodeCheckpoint, encodeCheckpoint, type CheckpointFiles } from './io/checkpoint-bytes.ts';
 export type { CheckpointContents } from './io/checkpoint-plan.ts';
 export { CheckpointError } from './io/errors.ts';
+// Runs as files: config.json's text, a run archive (.zip), a trained G from them.
+export { encodeRunArchive, decodeRunArchive, RunArchiveError, type RunFiles } from './io/run-archive.ts';
+export { parseRunConfig, runConfigText, RunError, RUN_FORMAT, RUN_FORMAT_VERSION } from './train/run-config.ts';
+export { generatorFromRun, type TrainedGenerator } from './train/trained.ts';
+export { trainCheckpoint, trainStateFrom, decodeTrainMeta, TrainMeta } from './train/state-checkpoint.ts';
 export { VERSION } from './version.ts';
 // Backend selection without Node (webgpu, webgl, wasm, cpu); pix2pix-ts/node's adds native and tfjs-node.
 export { useBackend, type BrowserBackendChoice, type BrowserBackendInfo } from './backend/browser.ts';

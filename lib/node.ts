@@ -6,8 +6,8 @@
  */
 export * from './index.ts';
 export * from './data/node.ts';
-export { saveTrainState, saveTrainStateSync, loadTrainState, readTrainMeta, TrainMeta } from './train/checkpoint.ts';
-export { loadGenerator, type TrainedGenerator } from './train/run-model.ts';
+export { saveTrainState, saveTrainStateSync, loadTrainState, readTrainMeta } from './train/checkpoint.ts';
+export { loadGenerator } from './train/run-model.ts';
 export { saveCheckpoint, saveCheckpointSync, loadCheckpoint, findCheckpoint, settleCheckpoint, CheckpointError, WriteError, type CheckpointContents, type CheckpointVersion } from './io/checkpoint.ts';
 export { useBackend, registerTrainingKernels, type BackendChoice, type BackendInfo } from './backend/index.ts';
 export { loadSegmenter } from './metrics/load-segmenter.ts';

@@ -5,6 +5,7 @@ import { testCommand, testHelp } from './test.ts';
 import { translateCommand, translateHelp } from './translate.ts';
 import { downloadCommand, downloadHelp } from './download.ts';
 import { evalCommand, evalHelp } from './eval.ts';
+import { exportCommand, exportHelp } from './export.ts';
 import { UsageError } from './flags.ts';
 
 /** A command returns its exit status, or nothing for 0. */
@@ -17,6 +18,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   translate: { run: translateCommand, help: translateHelp },
   download: { run: downloadCommand, help: downloadHelp },
   eval: { run: evalCommand, help: evalHelp },
+  export: { run: exportCommand, help: exportHelp },
 };
 
 const usage = `usage: pix2pix <command> [options]
@@ -26,6 +28,7 @@ commands:
   test      run a trained generator over a split: images and an HTML page
   translate run a trained generator on an image or a folder of images
   eval      score a trained run over a split: L1, L2, PSNR, SSIM, Lab colour, segmentation
+  export    a run as one .zip file (for the web page, or to share)
   download  fetch and unpack a standard pix2pix dataset (facades, maps, ...)
   summary   per-layer shapes, parameters and receptive fields of G and D
 
@@ -33,7 +36,7 @@ Run 'pix2pix <command> --help' for a command's options.`;
 
 /** Errors whose message already says what and where: no stack trace needed. */
 const isDataOrRunError = (e: unknown): boolean =>
-  e instanceof Error && ['DataError', 'DatasetError', 'RunError', 'CheckpointError', 'DownloadError', 'ShapeException', 'WriteError', 'LockedError'].includes(e.name);
+  e instanceof Error && ['DataError', 'DatasetError', 'RunError', 'CheckpointError', 'DownloadError', 'ShapeException', 'WriteError', 'LockedError', 'RunArchiveError'].includes(e.name);
 
 /** Runs one command; returns the exit status (0 ok, 1 failure, 2 bad usage). */
 export const main = async (argv: readonly string[], out = (line: string) => console.log(line)): Promise<number> => {

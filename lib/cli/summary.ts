@@ -1,7 +1,7 @@
 /** `pix2pix summary`: per-layer shapes, parameters and receptive fields of G and D. */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { summarize, type Summary } from '../core/analysis.ts';
+import { formatSummary, summarize, type Summary } from '../core/analysis.ts';
 import type { Layer } from '../core/layer.ts';
 import { formatShapeError, type Shape } from '../core/shape.ts';
 import { multiscaleDiscriminator } from '../nets/multiscale.ts';
@@ -70,21 +70,7 @@ const summaryOf = (which: string, layer: Layer, input: Shape): Summary => {
 };
 
 const group = (n: number) => n.toLocaleString('en-US');
-
-const table = (title: string, s: Summary): string => {
-  const rows = s.rows.map((r) => [r.path, r.output.join('x'), group(r.params), String(r.receptiveField)]);
-  const head = ['layer', 'output', 'params', 'receptive field'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [
-    title,
-    line(head),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...rows.map(line),
-    `total: ${group(s.params)} parameters, output ${s.output.join('x')}, receptive field ${s.receptiveField}x${s.receptiveField}`,
-  ].join('\n');
-};
+const table = formatSummary;
 
 export const summaryCommand = async (argv: readonly string[], out: (line: string) => void): Promise<void> => {
   const f = decodeFlags(argv, options, Flags);

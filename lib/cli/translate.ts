@@ -14,9 +14,10 @@ import { resizeImage } from '../data/preprocess.ts';
 import { loadGenerator } from '../train/run-model.ts';
 import { decodeFlags, oneOf, UsageError, backendFlag } from './flags.ts';
 
-export const translateHelp = `pix2pix translate --run DIR --input FILE|DIR --output FILE|DIR [options]
+export const translateHelp = `pix2pix translate --run DIR|FILE.zip --input FILE|DIR --output FILE|DIR [options]
 
-  --run DIR        a run directory written by 'pix2pix train' (the model comes from its config)
+  --run DIR|ZIP    a run directory written by 'pix2pix train' (the model comes from its config),
+                   or a run archive: 'pix2pix export' or the web page's saved checkpoint
   --input PATH     an image, or a folder of images
   --output PATH    an image file (.png, .jpg or .webp) for one input, or a folder: each input
                    becomes NAME.png there (two inputs of one name, x.jpg and x.png, are an

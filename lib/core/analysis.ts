@@ -71,3 +71,23 @@ export const summarize = (layer: Layer, input: Shape): E.Either<ShapeError, Summ
       return { rows, params: totalParams(plan), output: plan.output, receptiveField: receptiveFieldOf(plan.geom) };
     }),
   );
+
+const grouped = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * A summary as the text table `pix2pix summary` prints (layer, output,
+ * params, receptive field; a total line), under `title`.
+ */
+export const formatSummary = (title: string, s: Summary): string => {
+  const rows = s.rows.map((r) => [r.path, r.output.join('x'), grouped(r.params), String(r.receptiveField)]);
+  const head = ['layer', 'output', 'params', 'receptive field'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    title,
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+    `total: ${grouped(s.params)} parameters, output ${s.output.join('x')}, receptive field ${s.receptiveField}x${s.receptiveField}`,
+  ].join('\n');
+};

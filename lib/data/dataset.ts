@@ -13,15 +13,14 @@
  */
 import { basename, extname, join } from 'node:path';
 import { apiPhrasing, type Phrasing } from '../core/options.ts';
+import { pairOf } from './memory.ts';
 import { isDirectory, listImages, listSubdirs, mapLimit, naturalCompare } from './files.ts';
 import {
   DataError,
   IMAGE_EXTENSIONS,
-  bytesToFloat,
   readBytes,
   readHeader,
   splitHalves,
-  toChannels,
   type ByteImage,
   type Channels,
 } from './image.ts';
@@ -290,12 +289,7 @@ export const openDataset = async (opts: DatasetOptions): Promise<Dataset> => {
   const examples = checked.flatMap((c) => (c.ok ? [c.example] : []));
   if (examples.length === 0) throw new DatasetError(dir, `no usable images in ${dir}: ${describeProblems(dir, problems, say)}`, problems);
 
-  const toPair = (name: string, a: ByteImage, b: ByteImage): Pair => {
-    const [xb, yb] = direction === 'AtoB' ? [a, b] : [b, a];
-    const x = bytesToFloat(toChannels(xb, inputChannels));
-    const y = bytesToFloat(toChannels(yb, outputChannels));
-    return { name, height: x.height, width: x.width, x: x.data, y: y.data, xChannels: inputChannels, yChannels: outputChannels };
-  };
+  const toPair = (name: string, a: ByteImage, b: ByteImage): Pair => pairOf(name, a, b, { direction, inputChannels, outputChannels });
 
   const load = async (i: number): Promise<Pair> => {
     const ex = examples[i];
@@ -309,9 +303,7 @@ export const openDataset = async (opts: DatasetOptions): Promise<Dataset> => {
       return toPair(ex.name, a, b);
     }
     const [a, b] = await Promise.all([readBytes(ex.a), readBytes(ex.b)]);
-    if (a.width !== b.width || a.height !== b.height) {
-      throw new DataError(ex.a, `${ex.a} is ${size(a.height, a.width)} but its partner ${ex.b} is ${size(b.height, b.width)}`);
-    }
+    if (a.width !== b.width || a.height !== b.height) throw new DataError(ex.a, `${ex.a} is ${size(a.height, a.width)} but its partner ${ex.b} is ${size(b.height, b.width)}`);
     return toPair(ex.name, a, b);
   };
 

@@ -4,6 +4,7 @@
  * downloads are in ./node.ts (pix2pix-ts/node).
  */
 export { toChannels, bytesToFloat, floatToBytes, cropImage, splitHalves, type ByteImage, type Channels, type FloatImage } from './pixels.ts';
+export { memoryDataset, pairOf, alignedPair, type PairOptions } from './memory.ts';
 export type { Dataset, DatasetOptions, Direction, Example, Layout, Pair, Skipped } from './dataset.ts';
 export {
   augmentParams,

@@ -20,9 +20,9 @@ import { errnoOf } from '../io/errors.ts';
 import { appendText, writeFileAtomic } from '../io/file.ts';
 import { staleTmpsIn } from '../io/tmp.ts';
 import { decodeConfig, type TrainConfig } from './config.ts';
+import { parseRunConfig, RUN_FORMAT, runConfigText, RunError } from './run-config.ts';
 
-export const RUN_FORMAT = 'pix2pix-ts/run';
-export const RUN_FORMAT_VERSION = 1;
+export { RUN_FORMAT, RUN_FORMAT_VERSION, RunError } from './run-config.ts';
 
 export const runPaths = (dir: string) => ({
   dir,
@@ -34,11 +34,6 @@ export const runPaths = (dir: string) => ({
   samples: join(dir, 'samples'),
   report: join(dir, 'index.html'),
 });
-
-/** A run directory or its files are missing or invalid. */
-export class RunError extends Error {
-  override readonly name = 'RunError';
-}
 
 /**
  * What a folder is, for `train --out`: missing, empty (nothing but a lock
@@ -73,27 +68,13 @@ export const inspectRunDir = async (dir: string): Promise<RunDirKind> => {
 };
 
 export const writeConfig = async (dir: string, config: TrainConfig): Promise<void> => {
-  const tagged = { format: RUN_FORMAT, formatVersion: RUN_FORMAT_VERSION, ...config };
-  await writeFileAtomic(runPaths(dir).config, `${JSON.stringify(tagged, null, 2)}\n`, { durable: true });
+  await writeFileAtomic(runPaths(dir).config, runConfigText(config), { durable: true });
 };
 
 export const readConfig = async (dir: string): Promise<TrainConfig> => {
   const path = runPaths(dir).config;
   if (!existsSync(path)) throw new RunError(`${dir} is not a run directory: it has no config.json`);
-  let json: unknown;
-  try {
-    json = await parseJson(path);
-  } catch (e) {
-    throw new RunError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new RunError(`${path}: not a run's config (expected a JSON object)`);
-  const { format, formatVersion, ...config } = json as Record<string, unknown>;
-  if (format !== undefined && format !== RUN_FORMAT) throw new RunError(`${path}: its format is ${JSON.stringify(format)}, not '${RUN_FORMAT}': ${dir} is not a run directory`);
-  if (typeof formatVersion === 'number' && formatVersion > RUN_FORMAT_VERSION)
-    throw new RunError(`${path}: run format version ${formatVersion} is newer than this pix2pix-ts reads (${RUN_FORMAT_VERSION}): use a newer pix2pix-ts`);
-  const decoded = decodeConfig(config);
-  if (E.isLeft(decoded)) throw new RunError(`${path}: ${decoded.left}`);
-  return decoded.right;
+  return parseRunConfig(await readFile(path, 'utf8'), path, dir);
 };
 
 /** The newest complete checkpoint of a run (also after a crash in the middle of saving one), if it has one. */

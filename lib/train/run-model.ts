@@ -1,39 +1,24 @@
 /**
- * Load a trained generator from a run directory: the model comes from the
- * run's own config. Below the CLI and the metrics, which both call it.
+ * Load a trained generator from a run directory, or from a run archive (a
+ * .zip of one, as the web page saves): the model comes from the run's own
+ * config. Below the CLI and the metrics, which both call it.
  */
-import * as E from 'fp-ts/lib/Either.js';
-import { makeKey } from '../core/key.ts';
-import type { Layer } from '../core/layer.ts';
-import type { Objective } from '../losses/objective.ts';
-import type { Tree } from '../core/tree.ts';
+import { readFile, stat } from 'node:fs/promises';
 import { loadCheckpoint } from '../io/checkpoint.ts';
-import { networksOf, type TrainConfig } from './config.ts';
+import { decodeRunArchive } from '../io/run-archive.ts';
 import { readConfig, runCheckpoint, RunError, runPaths } from './run-dir.ts';
-import { disposeTree } from '../core/tree.ts';
+import { generatorFromRun, withTemplate, type TrainedGenerator } from './trained.ts';
 
-export interface TrainedGenerator {
-  readonly config: TrainConfig;
-  readonly generator: Layer;
-  /** The objective the run trained with (its config's). */
-  readonly objective: Objective;
-  readonly params: Tree;
-  readonly state: Tree;
-}
+export type { TrainedGenerator } from './trained.ts';
 
-export const loadGenerator = async (runDir: string): Promise<TrainedGenerator> => {
-  const config = await readConfig(runDir);
-  if ((await runCheckpoint(runDir)) === undefined) throw new RunError(`${runDir} has no checkpoint yet: train it first (or, if it is training, wait for its first checkpoint)`);
-  const nets = networksOf(config);
-  if (E.isLeft(nets)) throw new RunError(`${runPaths(runDir).config}: ${nets.left}`);
-  const G = nets.right.generator;
-  // A fresh init gives the structure and shapes the checkpoint must match.
-  const template = G.init(makeKey(0), [config.size, config.size, config.inChannels]);
-  try {
-    const { trees } = await loadCheckpoint(runPaths(runDir).checkpoint, { 'g.params': template.params, 'g.state': template.state });
-    return { config, generator: G, objective: nets.right.objective, params: trees['g.params']!, state: trees['g.state']! };
-  } finally {
-    disposeTree(template.params);
-    disposeTree(template.state);
+/** G of the run in `run`: a run directory, or a run archive (FILE.zip). */
+export const loadGenerator = async (run: string): Promise<TrainedGenerator> => {
+  const isFile = await stat(run).then((s) => s.isFile(), () => false);
+  if (isFile) {
+    if (!run.toLowerCase().endsWith('.zip')) throw new RunError(`${run} is a file, not a run directory or a run archive (.zip)`);
+    return generatorFromRun(decodeRunArchive(new Uint8Array(await readFile(run)), run), run);
   }
+  const config = await readConfig(run);
+  if ((await runCheckpoint(run)) === undefined) throw new RunError(`${run} has no checkpoint yet: train it first (or, if it is training, wait for its first checkpoint)`);
+  return withTemplate(config, runPaths(run).config, async (template) => (await loadCheckpoint(runPaths(run).checkpoint, template)).trees);
 };

@@ -1,0 +1,59 @@
+/** `pix2pix export`: a run directory as one file (a run archive), for the web page or to share. */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as t from 'io-ts';
+import { disposeTree, type Tree } from '../core/tree.ts';
+import { encodeCheckpoint, type CheckpointFiles } from '../io/checkpoint-bytes.ts';
+import { loadCheckpoint } from '../io/checkpoint.ts';
+import { MANIFEST_FILE, WEIGHTS_FILE } from '../io/manifest.ts';
+import { encodeRunArchive } from '../io/run-archive.ts';
+import { writeFileAtomic } from '../io/file.ts';
+import { readConfig, runCheckpoint, RunError, runPaths } from '../train/run-dir.ts';
+import { runConfigText } from '../train/run-config.ts';
+import { decodeFlags, UsageError } from './flags.ts';
+
+export const exportHelp = `pix2pix export --run DIR --out FILE.zip [--generator-only]
+
+  --run DIR           a run directory written by 'pix2pix train'
+  --out FILE.zip      the run archive to write: config.json and checkpoint/ (manifest.json,
+                      weights.bin) in one zip, which 'pix2pix translate --run FILE.zip' and
+                      the web page (examples/web) read as they are; never replaces a file
+  --generator-only    keep only G's parameters and state (about a third of the size with
+                      Adam's moments and D left out): enough to translate, not to resume`;
+
+const Flags = t.exact(t.partial({ run: t.string, out: t.string, generatorOnly: t.boolean }));
+const options = { run: { type: 'string' }, out: { type: 'string' }, 'generator-only': { type: 'boolean' } } as const;
+
+const GENERATOR_TREES = ['g.params', 'g.state'];
+
+export const exportCommand = async (argv: readonly string[], out: (line: string) => void): Promise<void> => {
+  const f = decodeFlags(argv, options, Flags);
+  for (const k of ['run', 'out'] as const) if (f[k] === undefined) throw new UsageError(`--${k} is required`);
+  const run = f.run!;
+  const target = f.out!;
+  if (!target.toLowerCase().endsWith('.zip')) throw new UsageError(`--out ${target}: a run archive is a .zip file`);
+  if (existsSync(target)) throw new UsageError(`--out ${target} exists: choose another name (export never replaces a file)`);
+  const config = await readConfig(run);
+  const version = await runCheckpoint(run);
+  if (version === undefined) throw new RunError(`${run} has no checkpoint yet: train it first`);
+  let checkpoint: CheckpointFiles;
+  if (f.generatorOnly) {
+    const { trees, meta } = await loadCheckpoint(runPaths(run).checkpoint);
+    try {
+      const kept = Object.fromEntries(GENERATOR_TREES.map((k) => [k, trees[k]] as const).filter((e): e is [string, Tree] => e[1] !== undefined));
+      checkpoint = await encodeCheckpoint({ trees: kept, meta }, target);
+    } finally {
+      Object.values(trees).forEach(disposeTree);
+    }
+  } else {
+    // The newest checkpoint's files as they are (loading checks them first).
+    disposeAll(await loadCheckpoint(runPaths(run).checkpoint));
+    checkpoint = { manifest: await readFile(join(version.path, MANIFEST_FILE), 'utf8'), weights: new Uint8Array(await readFile(join(version.path, WEIGHTS_FILE))) };
+  }
+  const bytes = encodeRunArchive({ config: runConfigText(config), checkpoint });
+  await writeFileAtomic(target, bytes, { durable: true });
+  out(`${run} -> ${target} (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB${f.generatorOnly ? ', generator only' : ''})`);
+};
+
+const disposeAll = (c: { readonly trees: Readonly<Record<string, Tree>> }): void => Object.values(c.trees).forEach(disposeTree);
