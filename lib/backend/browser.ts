@@ -30,6 +30,12 @@ const UNREGISTERED: Record<(typeof ORDER)[number], string> = {
 /** Undefined once `name` is the active backend, else why it is not. */
 const activate = async (name: (typeof ORDER)[number]): Promise<string | undefined> => {
   if (tf.findBackendFactory(name) == null) return UNREGISTERED[name];
+  if (name === 'webgpu') {
+    // Ask first: tf.js's own attempt logs a stack trace when there is no adapter.
+    const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+    if (gpu === undefined) return 'this browser has no WebGPU (navigator.gpu)';
+    if ((await gpu.requestAdapter().catch(() => null)) == null) return 'no WebGPU adapter';
+  }
   try {
     if (!(await tf.setBackend(name))) return 'failed to initialise';
   } catch (e) {

@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../io/file.ts';
 import { readConfig, runCheckpoint, RunError, runPaths } from '../train/run-dir.ts';
 import { runConfigText } from '../train/run-config.ts';
 import { decodeFlags, UsageError } from './flags.ts';
+import { useBackend } from '../backend/index.ts';
 
 export const exportHelp = `pix2pix export --run DIR --out FILE.zip [--generator-only]
 
@@ -34,6 +35,7 @@ export const exportCommand = async (argv: readonly string[], out: (line: string)
   const target = f.out!;
   if (!target.toLowerCase().endsWith('.zip')) throw new UsageError(`--out ${target}: a run archive is a .zip file`);
   if (existsSync(target)) throw new UsageError(`--out ${target} exists: choose another name (export never replaces a file)`);
+  await useBackend('cpu', { quiet: true }); // the tensors are only copied
   const config = await readConfig(run);
   const version = await runCheckpoint(run);
   if (version === undefined) throw new RunError(`${run} has no checkpoint yet: train it first`);

@@ -6,7 +6,7 @@ import * as t from 'io-ts';
 import * as tf from '@tensorflow/tfjs';
 import { makeKey } from '../core/key.ts';
 import { formatShapeError } from '../core/shape.ts';
-import { disposeTree } from '../core/tree.ts';
+import { disposeTree, leaves } from '../core/tree.ts';
 import { useBackend } from '../backend/index.ts';
 import { DataError, isImageFile, readImage, writeImage, WRITABLE_EXTENSIONS } from '../data/image.ts';
 import { listImages } from '../data/files.ts';
@@ -89,6 +89,8 @@ export const translateCommand = async (argv: readonly string[], out: (line: stri
   await useBackend(f.backend ?? 'auto', { quiet: true });
   const { config, generator: G, params, state } = await loadGenerator(f.run!);
   try {
+    if (f.mode === 'eval' && config.norm === 'batch' && leaves(state).length === 0)
+      throw new UsageError(`--mode eval uses batch norm's running statistics, and ${f.run} has none (runs trained here normalise by each image's own statistics, as the paper does at test time): use --mode paper`);
     for (const [i, file] of files.entries()) {
       let img = await readImage(file, config.inChannels);
       const fits = G.shape([img.height, img.width, img.channels]);

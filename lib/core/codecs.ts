@@ -11,6 +11,7 @@ const integerAtLeast = (min: number, name: string) =>
 
 export const NonNegativeInt = integerAtLeast(0, 'a non-negative integer');
 export const PositiveInt = integerAtLeast(1, 'a positive integer');
+export const Int = integerAtLeast(Number.MIN_SAFE_INTEGER, 'an integer');
 
 const isAlternation = (type: t.Decoder<unknown, unknown>): boolean => {
   if (type instanceof t.RecursiveType) return isAlternation(type.type as t.Decoder<unknown, unknown>);

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { describeErrors as describeAll, NonNegativeInt, PositiveInt } from '../core/codecs.ts';
+import { describeErrors as describeAll, Int, NonNegativeInt, PositiveInt } from '../core/codecs.ts';
 import type { Layer } from '../core/layer.ts';
 import { discriminatorChannels, parseObjective, type Objective } from '../losses/objective.ts';
 import { discriminator, generator } from '../nets/presets.ts';
@@ -84,8 +84,8 @@ const TrainConfigCore = t.type(
     steps: NonNegativeInt,
     checkpointEvery: PositiveInt,
     sampleEvery: PositiveInt,
-    /** Files of the train split used: [start, end) of the sorted list (end 0: all). */
-    trainRange: t.tuple([NonNegativeInt, NonNegativeInt]),
+    /** Files of the train split used: [start, end) of the sorted list, negative from the end as Array.slice (end 0: all). */
+    trainRange: t.tuple([Int, Int]),
     valSplit: t.string,
   },
   'TrainConfig',
