@@ -13,7 +13,7 @@ const paletteNames = Object.keys(PALETTES) as [string, ...string[]];
 
 export const evalHelp = `pix2pix eval --run DIR --data DIR [options]
 
-  --run DIR          a run directory written by 'pix2pix train'
+  --run DIR|ZIP      a run directory written by 'pix2pix train', or a run archive ('pix2pix export')
   --data DIR         the dataset folder (layout, direction and channels come from the run's config)
   --split NAME       which split (default test; val or train also work)
   --max N            at most the first N pairs (default all)

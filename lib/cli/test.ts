@@ -15,7 +15,7 @@ import { cliPhrasing, decodeFlags, oneOf, positiveIntFromString, UsageError, bac
 
 export const testHelp = `pix2pix test --run DIR --data DIR [options]
 
-  --run DIR        a run directory written by 'pix2pix train'
+  --run DIR|ZIP    a run directory written by 'pix2pix train', or a run archive ('pix2pix export')
   --data DIR       the dataset folder (layout, direction and channels come from the run's config)
   --split NAME     which split (default test; val or train also work)
   --out DIR        where the images, index.html and test.json go (default RUN/test-SPLIT): a new or
@@ -56,6 +56,7 @@ export const testCommand = async (argv: readonly string[], out: (line: string) =
   if (f.data === undefined) throw new UsageError('--data is required');
   if (f.seed !== undefined && !/^\d+$/.test(f.seed)) throw new UsageError(`--seed: expected a non-negative integer, got "${f.seed}"`);
   const split = f.split ?? 'test';
+  if (f.out === undefined && f.run.toLowerCase().endsWith('.zip')) throw new UsageError(`--run ${f.run} is a run archive, which has no folder for the results: give --out DIR`);
   await useBackend(f.backend ?? 'auto', { quiet: true });
   const { config, generator, params, state } = await loadGenerator(f.run);
   try {

@@ -20,8 +20,10 @@ const status = (text: string) => void ($('status').textContent = text);
 
 let model: PageModel | undefined;
 const setModel = (m: PageModel) => {
-  disposeModel(model);
+  const old = model;
   model = m;
+  // A translation in flight may still be reading the old model's weights.
+  void (running ?? Promise.resolve()).catch(() => undefined).then(() => disposeModel(old));
   $('model-name').textContent = m.name;
   $('model-summary').textContent = m.summary;
   // Eval mode needs batch norm's running statistics, which runs trained here do not keep.
@@ -119,17 +121,37 @@ $('model-default').onclick = guard('loading the model', async () => setModel(awa
 // Panel 3: training.
 let trainer: Trainer | undefined;
 let userPairs: File[] = [];
-$<HTMLInputElement>('train-files').onchange = () => {
-  userPairs = [...($<HTMLInputElement>('train-files').files ?? [])];
-  $('train-data').textContent = userPairs.length > 0 ? `data: ${userPairs.length} dropped A|B images` : 'data: the bundled facades pairs';
+const setPairs = (files: readonly File[]) => {
+  userPairs = files.filter((f) => f.type.startsWith('image/'));
+  $('train-data').textContent = userPairs.length > 0 ? `data: ${userPairs.length} A|B images of yours` : 'data: the bundled facades pairs';
 };
+$<HTMLInputElement>('train-files').onchange = () => setPairs([...($<HTMLInputElement>('train-files').files ?? [])]);
+const trainPanel = $('panel-train');
+trainPanel.addEventListener('dragover', (e) => e.preventDefault());
+trainPanel.addEventListener('drop', (e) => {
+  e.preventDefault();
+  setPairs([...(e.dataTransfer?.files ?? [])]);
+});
 const losses: Array<Record<string, number>> = [];
 const sampleCanvas = $<HTMLCanvasElement>('train-sample');
 $('train-start').onclick = guard('training', async () => {
-  trainer?.stop();
-  trainer?.dispose();
+  if (trainer !== undefined) {
+    // The old run ends at its next step (its hooks may be reading its state until then).
+    const old = trainer;
+    trainer = undefined;
+    old.stop();
+    await old.done.catch(() => undefined);
+    old.dispose();
+  }
   const direction = $<HTMLSelectElement>('train-direction').value as 'AtoB' | 'BtoA';
-  const pairs = userPairs.length > 0 ? await Promise.all(userPairs.map(async (f) => alignedPair(f.name, await decodeImage(f), { direction }))) : await bundledPairs('train', direction);
+  const pairOfFile = async (f: File) => {
+    try {
+      return alignedPair(f.name, await decodeImage(f), { direction });
+    } catch (e) {
+      throw new Error(`${f.name}: ${(e as Error).message}`);
+    }
+  };
+  const pairs = userPairs.length > 0 ? await Promise.all(userPairs.map(pairOfFile)) : await bundledPairs('train', direction);
   const steps = Number($<HTMLInputElement>('train-steps').value);
   losses.length = 0;
   const t = startTraining(
@@ -140,7 +162,7 @@ $('train-start').onclick = guard('training', async () => {
       steps,
       sampleEvery: Number($<HTMLInputElement>('train-every').value),
       direction,
-      dataName: userPairs.length > 0 ? `browser: ${pairs.length} dropped pairs` : 'browser: examples/data/facades-mini/train',
+      dataName: userPairs.length > 0 ? `browser: ${pairs.length} pairs of the user's` : 'browser: examples/data/facades-mini/train',
     },
     {
       onProgress: ({ step, metrics, msPerStep }) => {
@@ -163,7 +185,7 @@ $('train-start').onclick = guard('training', async () => {
   $('train-pause').textContent = 'pause';
   status(`training ${t.config.generator} (ngf ${t.config.ngf}) at ${t.config.size}x${t.config.size} on ${pairs.length} pairs`);
   await t.done;
-  status(`training finished at step ${t.current().step}`);
+  if (trainer === t) status(`training finished at step ${t.current().step}`);
 });
 $('train-pause').onclick = () => {
   if (trainer === undefined) return;

@@ -1,27 +1,14 @@
 /**
  * The 12 CMP facade classes with the label colours of the pix2pix facades
- * data (examples/data/facades-mini, ../shared/datasets/facades/README.md),
- * and a random facade label map to start drawing from.
+ * data (the library's FACADES_PALETTE), and a random facade label map to
+ * start drawing from.
  */
-export interface LabelClass {
-  readonly name: string;
-  readonly rgb: readonly [number, number, number];
-}
+import { FACADES_PALETTE, type PaletteClass } from 'pix2pix-ts';
 
-export const CLASSES: readonly LabelClass[] = [
-  { name: 'background', rgb: [0, 0, 222] },
-  { name: 'facade', rgb: [1, 48, 254] },
-  { name: 'window', rgb: [3, 127, 254] },
-  { name: 'door', rgb: [2, 207, 255] },
-  { name: 'cornice', rgb: [36, 252, 226] },
-  { name: 'sill', rgb: [113, 251, 150] },
-  { name: 'balcony', rgb: [192, 254, 65] },
-  { name: 'blind', rgb: [248, 239, 22] },
-  { name: 'deco', rgb: [253, 159, 5] },
-  { name: 'molding', rgb: [252, 81, 4] },
-  { name: 'pillar', rgb: [240, 5, 14] },
-  { name: 'shop', rgb: [174, 0, 2] },
-];
+export type LabelClass = PaletteClass;
+
+/** The library's facades palette (the colours of the label halves of the pix2pix facades data). */
+export const CLASSES: readonly LabelClass[] = FACADES_PALETTE.classes;
 
 export const css = (c: LabelClass): string => `rgb(${c.rgb.join(',')})`;
 const byName = (name: string): LabelClass => CLASSES.find((c) => c.name === name)!;
