@@ -1,6 +1,10 @@
 /**
- * Backend selection: native TensorFlow (tfjs-node[-gpu]) when installed, else
- * WebAssembly (XNNPACK) with the training kernels of ./kernels, else plain JS.
+ * Backend selection, 'auto' in this order: native TensorFlow (tfjs-node-gpu,
+ * then tfjs-node) when installed; WebGPU through Dawn (./webgpu.ts) on a
+ * hardware GPU adapter; the native accelerator; WebAssembly (XNNPACK) with
+ * the training kernels of ./kernels; plain JS. A software WebGPU adapter
+ * (SwiftShader, lavapipe) is passed over for native: on a CPU, native is
+ * faster. 'webgpu' by name takes any adapter, software included.
  *
  * Diagnostics go to stderr only: the CLI prints pure JSON on stdout. The
  * cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js"
@@ -23,14 +27,19 @@ import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './kernels/index.ts';
 import { loadNative } from './native/index.ts';
 import { NATIVE_BACKEND, registerNativeBackend } from './native/register.ts';
+import { activateWebgpu, describeAdapter, probeWebgpu, takeWebgpuErrors, vulkanAbsent, type WebgpuAdapter } from './webgpu.ts';
+
+export { describeAdapter, type WebgpuAdapter } from './webgpu.ts';
 
 export { registerTrainingKernels } from './kernels/index.ts';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
-  readonly name: 'tensorflow' | 'native' | 'wasm' | 'cpu';
+  readonly name: 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';
   readonly reason: string;
+  /** With webgpu: the adapter it runs on. */
+  readonly adapter?: WebgpuAdapter;
 }
 
 const VERSION = '4.22.0';
@@ -109,6 +118,16 @@ async function loadNativeBackend(): Promise<string | undefined> {
   return activate(NATIVE_BACKEND);
 }
 
+/** For 'auto': webgpu when Dawn offers a hardware adapter (activated), else why not. */
+async function hardwareWebgpu(): Promise<{ adapter: WebgpuAdapter } | { reason: string }> {
+  const absent = vulkanAbsent();
+  if (absent !== undefined) return { reason: absent };
+  const probe = await probeWebgpu();
+  if ('reason' in probe) return probe;
+  if (probe.adapter.software) return { reason: `its adapter is ${describeAdapter(probe.adapter)}, slower than native on this CPU (--backend webgpu takes it)` };
+  return activateWebgpu();
+}
+
 async function choose(choice: BackendChoice): Promise<BackendInfo> {
   if (choice === 'tensorflow') {
     const r = await loadTensorflow();
@@ -118,6 +137,11 @@ async function choose(choice: BackendChoice): Promise<BackendInfo> {
         `Install it with: npm install @tensorflow/tfjs-node@${VERSION} ` +
         `(or npm install @tensorflow/tfjs-node-gpu@${VERSION} for CUDA GPUs)`,
     );
+  }
+  if (choice === 'webgpu') {
+    const r = await activateWebgpu();
+    if ('adapter' in r) return { name: 'webgpu', reason: `webgpu: requested; adapter ${describeAdapter(r.adapter)}`, adapter: r.adapter };
+    throw new Error(`backend 'webgpu' is unavailable: ${r.reason}`);
   }
   if (choice === 'native') {
     const err = await loadNativeBackend();
@@ -144,8 +168,10 @@ async function choose(choice: BackendChoice): Promise<BackendInfo> {
   const why = tensorflow.missing
     ? `${NODE_PACKAGES.join(' and ')} are not installed`
     : `native TensorFlow failed to load (${tensorflow.failures.join('; ')})`;
+  const gpu = await hardwareWebgpu();
+  if ('adapter' in gpu) return { name: 'webgpu', reason: `webgpu: ${why}; GPU adapter ${describeAdapter(gpu.adapter)}`, adapter: gpu.adapter };
   const nativeError = await loadNativeBackend();
-  if (nativeError === undefined) return { name: 'native', reason: `native: ${why}; the native accelerator is built` };
+  if (nativeError === undefined) return { name: 'native', reason: `native: ${why}; webgpu: ${gpu.reason}; the native accelerator is built` };
   const wasmError = await loadWasm();
   if (wasmError === undefined) return { name: 'wasm', reason: `wasm: ${why}, and the native accelerator is ${nativeError}` };
   const cpuError = await activate('cpu');
@@ -154,7 +180,7 @@ async function choose(choice: BackendChoice): Promise<BackendInfo> {
 }
 
 /**
- * Selects and initializes a backend ('auto': tensorflow > wasm > cpu), installs
+ * Selects and initializes a backend ('auto': tensorflow > webgpu on a GPU > native > wasm > cpu), installs
  * the training kernels it needs, and reports which one and why (also on
  * stderr unless quiet). Idempotent; rejects with install instructions when a
  * named backend cannot load.
@@ -170,4 +196,19 @@ export async function useBackend(choice: BackendChoice = 'auto', opts?: { quiet?
   if (active.firstUse === true) active.firstUse = false;
   if (opts?.quiet !== true) process.stderr.write(`pix2pix-ts backend ${info.reason}\n`);
   return info;
+}
+
+/** A backend reported a failure its kernels did not throw (WebGPU validation errors): the numbers after it are wrong. */
+export class BackendError extends Error {
+  override readonly name = 'BackendError';
+}
+
+/**
+ * Throws a BackendError naming `where` if the backend has reported an
+ * error since the last check (today: WebGPU's uncaptured errors, which
+ * tf.js does not see). Cheap; the CLI calls it after every step and image.
+ */
+export function checkBackend(where: string): void {
+  const errs = takeWebgpuErrors();
+  if (errs.length > 0) throw new BackendError(`${where}: WebGPU reported ${errs.length === 1 ? 'an error' : `${errs.length} errors`}, so the results are wrong: ${errs[0]}`);
 }

@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as t from 'io-ts';
-import { useBackend } from '../backend/index.ts';
+import { checkBackend, useBackend } from '../backend/index.ts';
 import { evaluateRun, type EvalReport } from '../metrics/evaluate.ts';
 import { LAB_CHANNELS } from '../metrics/histogram.ts';
 import { PALETTES } from '../metrics/palette.ts';
@@ -23,7 +23,7 @@ export const evalHelp = `pix2pix eval --run DIR --data DIR [options]
   --labels PALETTE   the targets are label maps (${paletteNames.join(', ')}): score the outputs as segmentations
   --segmenter RUN    a photo -> labels run (facades: trained --direction AtoB): FCN-style scores of the
                      outputs against the input label maps (facades palette)
-  --backend NAME     auto (default), tensorflow, native, wasm, cpu
+  --backend NAME     auto (default), tensorflow, webgpu, native, wasm, cpu
 
 Scores: L1 and L2 (MSE) on [-1, 1] pixel values; PSNR (dB) and SSIM on images
 mapped to [0, 1]; Lab histogram intersection and KL(targets || outputs) per
@@ -129,6 +129,7 @@ export const evalCommand = async (argv: readonly string[], out: (line: string) =
     ...(f.labels !== undefined && { labels: PALETTES[f.labels]! }),
     ...(f.segmenter !== undefined && { segmenter: f.segmenter }),
   });
+  checkBackend(`eval of ${f.run}`); // before any score is printed
   const json = reportJson({ ...report, backend: backend.name });
   if (toStdout) {
     out(json);

@@ -121,4 +121,4 @@ export const cliPhrasing: Phrasing = (option, value) => {
 };
 
 /** `--backend`, shared by every command. */
-export const backendFlag = oneOf(['auto', 'tensorflow', 'native', 'wasm', 'cpu']);
+export const backendFlag = oneOf(['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu']);

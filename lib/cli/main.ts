@@ -36,7 +36,7 @@ Run 'pix2pix <command> --help' for a command's options.`;
 
 /** Errors whose message already says what and where: no stack trace needed. */
 const isDataOrRunError = (e: unknown): boolean =>
-  e instanceof Error && ['DataError', 'DatasetError', 'RunError', 'CheckpointError', 'DownloadError', 'ShapeException', 'WriteError', 'LockedError', 'RunArchiveError'].includes(e.name);
+  e instanceof Error && ['DataError', 'DatasetError', 'RunError', 'CheckpointError', 'DownloadError', 'ShapeException', 'WriteError', 'LockedError', 'RunArchiveError', 'BackendError'].includes(e.name);
 
 /** Runs one command; returns the exit status (0 ok, 1 failure, 2 bad usage). */
 export const main = async (argv: readonly string[], out = (line: string) => console.log(line)): Promise<number> => {

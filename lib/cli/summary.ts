@@ -20,7 +20,7 @@ export const summaryHelp = `pix2pix summary [options]
   --norm KIND           batch (default), instance, none
   --in-channels N       channels of the input image (default 3)
   --out-channels N      channels of the output image (default 3)
-  --backend NAME        auto (default), tensorflow, native, wasm, cpu
+  --backend NAME        auto (default), tensorflow, webgpu, native, wasm, cpu
   --json                print one JSON object instead of the tables`;
 
 const Flags = t.exact(

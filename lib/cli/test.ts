@@ -23,7 +23,7 @@ export const testHelp = `pix2pix test --run DIR --data DIR [options]
   --max N          at most N pairs (default all)
   --seed N         the dropout noise (default 0)
   --mode MODE      paper (default) or eval
-  --backend NAME   auto (default), tensorflow, native, wasm, cpu`;
+  --backend NAME   auto (default), tensorflow, webgpu, native, wasm, cpu`;
 
 const Flags = t.exact(
   t.partial({ run: t.string, data: t.string, split: t.string, out: t.string, max: positiveIntFromString, seed: t.string, mode: oneOf(['paper', 'eval']), backend: backendFlag }),

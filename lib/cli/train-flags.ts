@@ -47,7 +47,7 @@ run
   --checkpoint-every N    steps between checkpoints (default 500)
   --sample-every N        steps between samples and report updates (default 100)
   --time-limit MINUTES    stop (with a checkpoint) after this much training time, > 0
-  --backend NAME          auto (default), tensorflow, native, wasm, cpu
+  --backend NAME          auto (default), tensorflow, webgpu, native, wasm, cpu
   --quiet                 no progress bar
 
 One process trains a run at a time (train.lock in the run directory names it).

@@ -9,7 +9,7 @@
  * checkpoint is intact.
  */
 import cliProgress from 'cli-progress';
-import type { BackendInfo } from '../backend/index.ts';
+import { checkBackend, type BackendInfo } from '../backend/index.ts';
 import type { Dataset, Pair } from '../data/dataset.ts';
 import type { Batch as ImageBatch } from '../data/stream.ts';
 import { WriteError } from '../io/errors.ts';
@@ -19,7 +19,7 @@ import { fit, FitError } from '../train/fit.ts';
 import { appendLosses, runPaths } from '../train/run-dir.ts';
 import { translatePairs, writeRunReport } from '../train/samples.ts';
 import { disposeState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
-import { DivergedError, makeStep, showLosses, type StepMetrics } from '../train/step.ts';
+import { DivergedError, makeAsyncStep, showLosses, type StepMetrics } from '../train/step.ts';
 import { exitCodeOf, type Trap } from './signals.ts';
 import type { TrainFlags } from './train-flags.ts';
 
@@ -102,6 +102,8 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   };
 
   const onStep = async (s: TrainState, m: StepMetrics) => {
+    // Before anything is logged or saved: a step the backend reported failing is not kept.
+    checkBackend(`step ${s.step}`);
     pending.push({ step: s.step, epoch: s.epoch, ...m });
     const rate = (s.step - startStep) / ((performance.now() - started) / 1000);
     if (!quiet) bar.update(s.step, { epoch: s.epoch, losses: showLosses(m), rate: rate.toFixed(2) });
@@ -116,7 +118,9 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   try {
     // Where the run starts, on the sample pairs: the baseline the report compares against.
     if (state.step === 0) await sample(state);
-    state = await fit(state, input.stream, makeStep(spec, { donate: true }), { onStep, shouldStop, maxSteps: input.totalSteps });
+    // The awaited read-back: the same bits as makeStep's, and webgpu in Node has no synchronous reads.
+    state = await fit(state, input.stream, makeAsyncStep(spec, { donate: true }), { onStep, shouldStop, maxSteps: input.totalSteps });
+    checkBackend(`step ${state.step}`);
     await flush(true);
     // Nothing trained (stopped before step 1): no checkpoint, so the same command starts the run again.
     if (lastCheckpoint !== state.step && state.step > 0) await checkpoint(state);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeKey } from '../core/key.ts';
 import { formatShapeError } from '../core/shape.ts';
 import { disposeTree, leaves } from '../core/tree.ts';
-import { useBackend } from '../backend/index.ts';
+import { checkBackend, useBackend } from '../backend/index.ts';
 import { DataError, isImageFile, readImage, writeImage, WRITABLE_EXTENSIONS } from '../data/image.ts';
 import { listImages } from '../data/files.ts';
 import { resizeImage } from '../data/preprocess.ts';
@@ -25,7 +25,7 @@ export const translateHelp = `pix2pix translate --run DIR|FILE.zip --input FILE|
   --seed N         the dropout noise (default 0): the same seed gives the same output
   --mode MODE      paper (default: dropout on, the image's own statistics) or eval
   --resize         resize inputs that do not fit the network to the training size
-  --backend NAME   auto (default), tensorflow, native, wasm, cpu`;
+  --backend NAME   auto (default), tensorflow, webgpu, native, wasm, cpu`;
 
 const Flags = t.exact(
   t.partial({
@@ -104,6 +104,7 @@ export const translateCommand = async (argv: readonly string[], out: (line: stri
       const x = tf.tensor4d(img.data, [1, img.height, img.width, img.channels]);
       const y = tf.tidy(() => G.apply(params, state, x, { mode: f.mode ?? 'paper', key: makeKey(seed) })[0]);
       const target = targets[i]!;
+      checkBackend(file); // before the image is written: a WebGPU failure makes wrong pixels, not an error
       await writeImage(target, y);
       tf.dispose([x, y]);
       out(`${file} -> ${target}`);

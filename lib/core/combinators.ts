@@ -11,6 +11,7 @@
  *   feature(layer)                   its output is an intermediate feature (ctx.features)
  */
 import * as tf from '@tensorflow/tfjs';
+import { addN } from '../ops/add-n.ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { combinator, planFor } from './combinator.ts';
@@ -56,7 +57,7 @@ export const add: Merge = merge(
     sameSize(shapes) && shapes.every((s) => s[2] === shapes[0]![2])
       ? E.right(shapes[0]!)
       : E.left(`branch outputs ${shapes.map(showShape).join(', ')} differ in shape, so they cannot be added`),
-  (ys) => (ys.length === 1 ? ys[0]! : (tf.addN(ys as tf.Tensor4D[]) as tf.Tensor4D)),
+  (ys) => (ys.length === 1 ? ys[0]! : (addN(ys as tf.Tensor4D[]) as tf.Tensor4D)),
 );
 
 /**

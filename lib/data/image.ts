@@ -94,14 +94,15 @@ type Writable = FloatImage | tf.Tensor3D | tf.Tensor4D;
 /** The extensions `writeImage` writes (the format follows the extension). */
 export const WRITABLE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp'];
 
-const asFloatImage = (img: Writable): FloatImage => {
+/** The image's pixels; a tensor's are read with `await data()` (webgpu in Node cannot read synchronously). */
+const asFloatImage = async (img: Writable): Promise<FloatImage> => {
   if (!(img instanceof tf.Tensor)) return img;
   const shape = img.shape;
   const hwc = shape.length === 4 ? (shape[0] === 1 ? shape.slice(1) : null) : shape;
   if (hwc === null) throw new RangeError(`writeImage takes a batch of 1, got a tensor of shape [${shape.join(', ')}]`);
   const [height, width, channels] = hwc as [number, number, number];
   if (channels !== 1 && channels !== 3) throw new RangeError(`writeImage needs 1 or 3 channels, got ${channels}`);
-  return { height, width, channels, data: img.dataSync() as Float32Array };
+  return { height, width, channels, data: (await img.data()) as Float32Array };
 };
 
 /**
@@ -113,7 +114,7 @@ const asFloatImage = (img: Writable): FloatImage => {
  */
 export const writeImage = async (path: string, img: Writable): Promise<void> => {
   const ext = extname(path).toLowerCase();
-  const bytes = floatToBytes(asFloatImage(img));
+  const bytes = floatToBytes(await asFloatImage(img));
   let s = sharp(bytes.data, { raw: { width: bytes.width, height: bytes.height, channels: bytes.channels } });
   // Without this sharp widens one band to sRGB on output.
   if (bytes.channels === 1) s = s.toColourspace('b-w');

@@ -14,6 +14,7 @@
  * A new term is a few lines (see docs/guide.md): `term({ name, weight, g })`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { addN } from '../ops/add-n.ts';
 import { discriminatorLoss, generatorLoss, type GanMode } from './gan.ts';
 
 /** A discriminator's verdict on one input: its logits and its intermediate features (see `feature`). */
@@ -84,7 +85,7 @@ export const scale = (k: number, o: Objective): Objective => {
 
 /** Sum over the discriminators: the single value itself for one. */
 export const overCritics = (n: number, f: (i: number) => tf.Scalar): tf.Scalar =>
-  n === 1 ? f(0) : (tf.addN(Array.from({ length: n }, (_, i) => f(i))) as tf.Scalar);
+  n === 1 ? f(0) : (addN(Array.from({ length: n }, (_, i) => f(i))) as tf.Scalar);
 
 const meanAbs = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.abs(tf.sub(a, b))) as tf.Scalar;
 
@@ -139,7 +140,7 @@ export const featureMatching = (lambda = 10): Objective =>
         const real = c.onReal(i).features;
         const fake = c.onFake(i).features;
         if (real.length === 0) throw new Error(`featureMatching: discriminator ${i + 1} marks no features (wrap its blocks in feature())`);
-        return tf.mul(tf.addN(fake.map((f, j) => meanAbs(f, real[j]!))), 4 / fake.length / c.critics) as tf.Scalar;
+        return tf.mul(addN(fake.map((f, j) => meanAbs(f, real[j]!))), 4 / fake.length / c.critics) as tf.Scalar;
       }),
   });
 

@@ -111,12 +111,18 @@ export interface EvalReport {
 }
 
 /** Each term's G loss on one output (y disposed here). */
-const termValues = (terms: readonly Term[], x: tf.Tensor4D, y: tf.Tensor4D, fake: tf.Tensor4D): Record<string, number> => {
+const termValues = async (terms: readonly Term[], x: tf.Tensor4D, y: tf.Tensor4D, fake: tf.Tensor4D): Promise<Record<string, number>> => {
   const none = (): never => {
     throw new Error('evaluation loads no discriminator');
   };
-  const values = tf.tidy(() => terms.map((t) => t.g!({ x, y, fake, critics: 0, onReal: none, onFake: none }).dataSync()[0]!));
+  if (terms.length === 0) {
+    y.dispose();
+    return {};
+  }
+  const stacked = tf.tidy(() => tf.stack(terms.map((t) => t.g!({ x, y, fake, critics: 0, onReal: none, onFake: none }))));
   y.dispose();
+  const values = await stacked.data(); // one async read (webgpu in Node has no synchronous ones)
+  stacked.dispose();
   return Object.fromEntries(terms.map((t, i) => [t.name, values[i]!]));
 };
 
@@ -169,10 +175,10 @@ export const evaluateRun = async (opts: EvaluateOptions): Promise<EvalReport> =>
       const pair = preprocessPair(await data.load(i), makeKey(0), preprocess);
       const x = tf.tensor4d(pair.x, [1, pair.height, pair.width, pair.xChannels]);
       const out = tf.tidy(() => G.apply(params, state, x, { mode, key: makeKey(seed + i) })[0]);
-      const terms = termValues(gTerms, x, tf.tensor4d(pair.y, [1, pair.height, pair.width, pair.yChannels]), out);
+      const terms = await termValues(gTerms, x, tf.tensor4d(pair.y, [1, pair.height, pair.width, pair.yChannels]), out);
       x.dispose();
       // A copy of the data: some backends lend their buffer until the tensor is freed.
-      const output: MetricImage = { height: out.shape[1], width: out.shape[2], channels: out.shape[3], data: (out.dataSync() as Float32Array).slice() };
+      const output: MetricImage = { height: out.shape[1], width: out.shape[2], channels: out.shape[3], data: ((await out.data()) as Float32Array).slice() };
       out.dispose();
       const input: MetricImage = { height: pair.height, width: pair.width, channels: pair.xChannels, data: pair.x };
       const target: MetricImage = { height: pair.height, width: pair.width, channels: pair.yChannels, data: pair.y };

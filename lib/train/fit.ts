@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { disposeReplaced, type Batch, type TrainState } from './state.ts';
-import type { Step, StepMetrics } from './step.ts';
+import type { AsyncStep, Step, StepMetrics } from './step.ts';
 
 export interface FitHooks {
   /** After each step; `state` is valid until the next step replaces it. */
@@ -45,7 +45,7 @@ export class FitError extends Error {
 export const fit = async (
   initial: TrainState,
   batches: AsyncIterable<Batch>,
-  step: Step,
+  step: Step | AsyncStep,
   hooks: FitHooks = {},
 ): Promise<TrainState> => {
   let state = initial;
@@ -65,7 +65,7 @@ export const fit = async (
       let next: TrainState;
       let metrics: StepMetrics;
       try {
-        [next, metrics] = step(state, batch);
+        [next, metrics] = await step(state, batch);
       } catch (e) {
         throw new FitError(e, state, 'step');
       } finally {

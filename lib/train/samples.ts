@@ -48,7 +48,9 @@ export const translatePairs = async (
   for (const [i, p] of pairs.entries()) {
     const { x, y } = pairTensors(p);
     const fake = tf.tidy(() => G.apply(params, state, x, { mode: opts.mode ?? 'paper', key: makeKey((opts.seed ?? 0) + i) })[0]);
-    const l1 = tf.tidy(() => tf.mean(tf.abs(tf.sub(fake, y))).dataSync()[0]!);
+    const l1t = tf.tidy(() => tf.mean(tf.abs(tf.sub(fake, y))));
+    const l1 = (await l1t.data())[0]!; // async reads: webgpu in Node has no synchronous ones
+    l1t.dispose();
     const base = join(dir, p.name.replace(/[^\w.-]+/g, '_'));
     await writeImage(`${base}-input.png`, x);
     await writeImage(`${base}-output.png`, fake);

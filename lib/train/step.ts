@@ -1,5 +1,6 @@
 /**
- * One training step, synchronous, derived from the spec: the discriminators
+ * One training step derived from the spec (synchronous, or with its one
+ * read-back awaited): the discriminators
  * (any number, or none), the objective's terms, G's and D's optimisers,
  * D updates per G update and the image pool. On a step that updates G:
  * the D update, then the G update against the updated Ds (the reference's
@@ -10,6 +11,7 @@
  * flows only through its own loss. Pure unless asked to donate.
  */
 import * as tf from '@tensorflow/tfjs';
+import { addN } from '../ops/add-n.ts';
 import { foldIn } from '../core/key.ts';
 import type { Ctx, Layer } from '../core/layer.ts';
 import { offTape } from '../core/tape.ts';
@@ -73,6 +75,11 @@ interface DPhase {
 
 export type Step = (state: TrainState, batch: Batch) => [TrainState, StepMetrics];
 
+/** The same step where the one read-back of its losses is awaited (`data()`): for backends without synchronous reads. */
+export type AsyncStep = (state: TrainState, batch: Batch) => Promise<[TrainState, StepMetrics]>;
+
+type StepBody = (state: TrainState, batch: Batch) => Generator<tf.Tensor, [TrainState, StepMetrics], ArrayLike<number>>;
+
 export interface StepOptions {
   /**
    * Let the step overwrite G's parameters and optimiser state in the state
@@ -95,7 +102,7 @@ const memo = <T>(f: (i: number) => T): ((i: number) => T) => {
   };
 };
 
-export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => {
+const stepBody = (spec: Pix2PixSpec, options: StepOptions): StepBody => {
   const donate = options.donate ?? false;
   const G = spec.generator;
   const Ds = discriminatorsOf(spec);
@@ -116,7 +123,17 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
   };
   const lrOf = (t: typeof opt.g, at: Progress) => (t.lr ? t.lr(at) : NaN);
 
-  return (s, batch) => {
+  /**
+   * The step as a generator: it yields the one tensor it must read back
+   * (every loss and both gradients' squared norms, before G's parameters
+   * change) and takes its values, so the same code runs with dataSync
+   * (makeStep) or with `await data()` (makeAsyncStep, for backends that
+   * cannot read synchronously: webgpu in Node). What is made before the
+   * read-back and needed after it is kept by hand; whatever way the
+   * generator ends, the tensors it made that the new state does not hold
+   * are disposed.
+   */
+  return function* (s: TrainState, batch: Batch): Generator<tf.Tensor, [TrainState, StepMetrics], ArrayLike<number>> {
     const { x, y } = batch;
     const key = foldIn(s.key, s.step);
     const gCtx: Ctx = { mode: 'train', key: foldIn(key, 'G') };
@@ -136,9 +153,12 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
     };
     let gState: Tree = s.g.state;
     let dPhase: DPhase | undefined; // without a discriminator there is none to train
+    let gGrads: tf.Tensor[] = [];
+    let read: tf.Tensor | undefined;
+    let succeeded = false;
 
     try {
-      return tf.tidy(() => {
+      read = tf.tidy(() => {
         // One G forward serves both updates: D's, computed off G's gradient
         // tape (D's update is a constant for G's gradient, and its own
         // activations are freed at once), then G's, against the updated Ds.
@@ -156,7 +176,6 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
           return values;
         };
         let gValue: tf.Tensor;
-        let gGrads: tf.Tensor[] = [];
         if (updatesG) {
           const r = tf.tidy((): any => {
             let values: tf.Tensor | undefined;
@@ -169,35 +188,40 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
           }) as { value: tf.Tensor; grads: tf.Tensor[] };
           gValue = r.value;
           kept.add(gValue);
-          gGrads = r.grads;
+          gGrads = r.grads.map((g) => tf.keep(g));
         } else {
           // A D-only step: G's forward off the tape, its losses for the log.
           gValue = tf.tidy(() => tf.stack(gTermValues(forward(s.g.params))));
         }
-
-        // Every loss, and whether the gradients are finite, is known before
-        // G's parameters change (one read-back): a step that diverges throws
-        // here and drops all it made.
         const gGradSq = sumOfSquares(gGrads);
         const dp = dPhase as DPhase | undefined;
-        const read = tf.concat([dp?.dLosses ?? tf.zeros([0]), gValue, tf.stack([dp?.dGradSq ?? tf.scalar(0), gGradSq])]).dataSync();
-        const nD = dp ? dp.dLosses.size : 0;
+        const all = tf.concat([dp?.dLosses ?? tf.zeros([0]), gValue, tf.stack([dp?.dGradSq ?? tf.scalar(0), gGradSq])]);
+        tf.dispose(dp ? [dp.dLosses, dp.dGradSq, gValue] : [gValue]);
+        return all;
+      });
+
+      // Every loss, and whether the gradients are finite, is known before
+      // G's parameters change (the one read-back): a step that diverges
+      // throws here and drops all it made.
+      const values = Array.from(yield read);
+      const result = tf.tidy(() => {
+        const dp = dPhase as DPhase | undefined;
+        const nD = dp ? dp.dParts.length : 0;
         const metrics: Record<string, number> = {};
         let j = 0;
-        for (const name of dp?.dParts ?? []) metrics[name] = read[j++]!;
+        for (const name of dp?.dParts ?? []) metrics[name] = values[j++]!;
         j = nD;
-        for (const t of gTerms) metrics[`G/${t.name}`] = read[j++]!;
-        metrics['L1'] = l1Term < 0 ? read[j++]! : metrics['G/l1']!;
-        const [dSq, gSq] = [read[j]!, read[j + 1]!];
+        for (const t of gTerms) metrics[`G/${t.name}`] = values[j++]!;
+        metrics['L1'] = l1Term < 0 ? values[j++]! : metrics['G/l1']!;
+        const [dSq, gSq] = [values[j]!, values[j + 1]!];
         if (opt.g.lr) metrics['lr'] = lrOf(opt.g, at);
         if (dp && opt.d.lr) metrics['lrD'] = lrOf(opt.d, at);
-        if (![...read.subarray(0, j)].every((v) => Number.isFinite(v))) throw new DivergedError(s.step + 1, metrics);
+        if (!values.slice(0, j).every((v) => Number.isFinite(v))) throw new DivergedError(s.step + 1, metrics);
         for (const [net, sq] of [['D', dSq], ['G', gSq]] as const)
           if (!Number.isFinite(sq))
             throw new DivergedError(s.step + 1, metrics, `${net}'s gradient is not finite (the sum of its squares is ${sq}), so its update would put Inf or NaN into ${net}'s optimiser state or weights; the losses were ${JSON.stringify(metrics)}`);
 
         const [gParams, gOpt] = updatesG ? applyGradients(opt.g, withLeaves(s.g.params, gGrads), s.gOpt, s.g.params, at, { donate }) : [s.g.params, s.gOpt];
-        tf.dispose(gGrads);
         const state: TrainState = {
           ...s,
           g: { params: gParams, state: gState },
@@ -209,12 +233,14 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
           epoch: batch.epoch ?? s.epoch,
           position: (batch.index ?? s.position) + 1,
         };
-        tf.dispose(dp ? [dp.dLosses, dp.dGradSq, gValue] : [gValue]);
         return [state, metrics] as any;
       }) as unknown as [TrainState, StepMetrics];
-    } catch (e) {
-      tf.dispose([...kept]);
-      throw e;
+      succeeded = true;
+      return result;
+    } finally {
+      tf.dispose(gGrads);
+      read?.dispose();
+      if (!succeeded) tf.dispose([...kept]);
     }
 
     /** G's view: the updated Ds' verdicts on its output (on the tape) and on the real pair (constants). */
@@ -274,9 +300,56 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
 };
 
 /**
+ * The training step (state, batch) -> [state', metrics], synchronous: its
+ * read-back is a dataSync. Bit for bit the same as makeAsyncStep's.
+ */
+export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => {
+  const body = stepBody(spec, options);
+  return (s, batch) => {
+    const it = body(s, batch);
+    let r = it.next();
+    while (r.done !== true) {
+      let values: ArrayLike<number>;
+      try {
+        values = r.value.dataSync();
+      } catch (e) {
+        it.return(undefined as never); // the step's tensors are disposed
+        throw e;
+      }
+      r = it.next(values);
+    }
+    return r.value;
+  };
+};
+
+/**
+ * The training step with its read-back awaited: what webgpu needs in Node
+ * (no synchronous reads there), and works on every backend. `fit` takes
+ * either kind.
+ */
+export const makeAsyncStep = (spec: Pix2PixSpec, options: StepOptions = {}): AsyncStep => {
+  const body = stepBody(spec, options);
+  return async (s, batch) => {
+    const it = body(s, batch);
+    let r = it.next();
+    while (r.done !== true) {
+      let values: ArrayLike<number>;
+      try {
+        values = await r.value.data();
+      } catch (e) {
+        it.return(undefined as never);
+        throw e;
+      }
+      r = it.next(values);
+    }
+    return r.value;
+  };
+};
+
+/**
  * sum_i w_i * v_i, the loss a network descends: its gradient reaches each
  * v_i as exactly w_i, as the weighted-stack form of the step before terms
  * were values did (so the paper's default keeps its bits).
  */
 const weightedSum = (values: readonly tf.Scalar[], weights: readonly number[]): tf.Scalar =>
-  tf.addN(values.map((v, i) => tf.mul(v, weights[i]!))) as tf.Scalar;
+  addN(values.map((v, i) => tf.mul(v, weights[i]!))) as tf.Scalar;
