@@ -154,6 +154,20 @@ describe.skipIf(skipWebgpu)(`webgpu in Node (${'adapter' in webgpuProbe ? `${web
     await tf.setBackend('cpu');
   });
 
+  it('makeStep on webgpu: an error that says to use makeAsyncStep, and no tensor left behind', async () => {
+    await useBackend('webgpu', { quiet: true });
+    const spec = Object.values(SPECS)[0]!;
+    const init = initTrainState(spec, makeKey(5));
+    if (E.isLeft(init)) throw new Error(init.left.message);
+    const x = tf.tensor4d(seededValues(40, 32 * 32 * 3), [1, 32, 32, 3]);
+    const before = tf.memory().numTensors;
+    expect(() => makeStep(spec)(init.right, { x, y: x })).toThrow(/makeStep reads its losses synchronously, which the webgpu backend cannot do outside a browser page .*: use makeAsyncStep/);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeState(init.right);
+    x.dispose();
+    await tf.setBackend('cpu');
+  });
+
   it('the sync and async steps give the same bits (on cpu)', async () => {
     await tf.setBackend('cpu');
     const spec = Object.values(SPECS)[0]!;

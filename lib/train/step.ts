@@ -314,6 +314,8 @@ export const makeStep = (spec: Pix2PixSpec, options: StepOptions = {}): Step => 
         values = r.value.dataSync();
       } catch (e) {
         it.return(undefined as never); // the step's tensors are disposed
+        if (tf.getBackend() === 'webgpu')
+          throw new Error(`makeStep reads its losses synchronously, which the webgpu backend cannot do outside a browser page (${e instanceof Error ? e.message : String(e)}): use makeAsyncStep, the same step with the read-back awaited`, { cause: e });
         throw e;
       }
       r = it.next(values);

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendChoice } from '../../lib/backend/index.ts';
-import { cgan, disposeReplaced, featureMatching, initTrainState, l1, makeKey, makeStep, multiscaleDiscriminator, patchDiscriminator, plus, unet } from '../../lib/node.ts';
+import { cgan, disposeReplaced, featureMatching, initTrainState, l1, makeAsyncStep, makeKey, multiscaleDiscriminator, patchDiscriminator, plus, unet } from '../../lib/node.ts';
 import { benchConfigs } from './configs.ts';
 
 const { values, positionals } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, warmup: { type: 'string' } }, allowPositionals: true });
@@ -14,12 +14,12 @@ const config = benchConfigs.find((c) => c.name === positionals[0]);
 if (!config) throw new Error(`unknown config ${positionals[0]}; one of ${benchConfigs.map((c) => c.name).join(', ')}`);
 const backend = await useBackend(values.backend as BackendChoice, { quiet: true });
 
-const time = (fn: () => void, warmup: number, repeats: number) => {
-  for (let i = 0; i < warmup; i++) fn();
+const time = async (fn: () => Promise<void>, warmup: number, repeats: number) => {
+  for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push((performance.now() - t0) / 1000);
   }
   const sorted = [...times].sort((a, b) => a - b);
@@ -37,12 +37,13 @@ if (config.kind === 'train') {
   const init = initTrainState(spec, makeKey(0));
   if (init._tag === 'Left') throw new Error(init.left.message);
   let state = init.right;
-  const step = makeStep(spec, { donate: true });
+  // The CLI's step: its one read-back awaited (the only kind webgpu in Node can run).
+  const step = makeAsyncStep(spec, { donate: true });
   const x = tf.randomUniform([batch, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
   const y = tf.randomUniform([batch, size, size, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
-  result = time(
-    () => {
-      const [next] = step(state, { x, y });
+  result = await time(
+    async () => {
+      const [next] = await step(state, { x, y });
       disposeReplaced(state, next);
       state = next;
     },
@@ -53,10 +54,10 @@ if (config.kind === 'train') {
   const made = G.init(makeKey(0), [size, size, 3]);
   const x = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
   let i = 0;
-  result = time(
-    () => {
+  result = await time(
+    async () => {
       const y = tf.tidy(() => G.apply(made.params, made.state, x, { mode: 'paper', key: makeKey(i++) })[0]);
-      y.dataSync();
+      await y.data();
       y.dispose();
     },
     warmup,
