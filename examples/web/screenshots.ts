@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchChromium } from './chromium.ts';
+import { drawRectangle, launchChromium } from './chromium.ts';
 import { serveWeb } from './serve.ts';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/web' }, steps: { type: 'string', default: '150' } } });
@@ -26,16 +26,7 @@ try {
   await page.waitForFunction(() => document.body.dataset['ready'] === 'true', { timeout: 180_000 });
   console.log(`backend: ${await page.$eval('#backend', (e) => e.textContent)}; ${await page.$eval('#translate-ms', (e) => e.textContent)}`);
   // Panel 1: the starter facade with a shop drawn across the ground floor.
-  const count = () => page.$eval('#photo', (c) => Number((c as HTMLElement).dataset['translations'] ?? 0));
-  const n = await count();
-  await page.click('#palette button[data-class="shop"]');
-  const box = (await (await page.$('#labels'))!.boundingBox())!;
-  await page.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.8);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.width * 0.9, box.y + box.height * 0.98, { steps: 4 });
-  await page.mouse.up();
-  await page.waitForFunction((k) => Number(document.getElementById('photo')!.dataset['translations'] ?? 0) > k, { timeout: 60_000 }, n);
-  await new Promise((r) => setTimeout(r, 2000));
+  await drawRectangle(page, 'shop', [0.1, 0.8, 0.9, 0.98]);
   await (await page.$('#panel-draw'))!.screenshot({ path: join(out, 'draw.png') });
   await (await page.$('#panel-model'))!.screenshot({ path: join(out, 'model.png') });
   // Panel 3: the paper's recipe at 64x64, ngf 16, on the bundled pairs.
