@@ -2,12 +2,17 @@
 // formats, fp32 and fp16) from nets with the reference's module structure
 // (test/fixtures/torch/make.py), imported, run here, and compared with the
 // outputs PyTorch computed when it saved them.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { disposeTree, makeKey, patchDiscriminator, resnetGenerator, unet, type Layer, type Mode } from '../lib/index.ts';
 import { importTorchStateDict, TorchImportError } from '../lib/interop/torch-import.ts';
 import { readTorchStateDict, TorchFileError } from '../lib/interop/torch-file.ts';
+import { writeImage } from '../lib/data/image.ts';
+import { runCli } from './helpers/run-cli.ts';
+import { FACADES, scratch } from './helpers/tiny-run.ts';
 
 const dir = new URL('./fixtures/torch/reference/', import.meta.url);
 const file = (name: string) => new Uint8Array(readFileSync(new URL(name, dir)));
@@ -77,5 +82,69 @@ describe('importTorchStateDict', () => {
     expect(() => importTorchStateDict(file('unet3.pth'), spec(unet({ depth: 4, ngf: 4 })))).toThrow(TorchImportError);
     expect(() => importTorchStateDict(file('unet3.pth'), spec(unet({ depth: 4, ngf: 4 })))).toThrow(/it has 9 modules with parameters, the network 13 layers with parameters: another architecture \(--generator\? --norm instance\?\)\. latest_net_G\.pth has model\.model\.0\.\{weight\} \[4, 3, 4, 4\]/);
     expect(() => readTorchStateDict(new TextEncoder().encode('not a checkpoint'), 'x.pth')).toThrow(TorchFileError);
+  });
+});
+
+describe('pix2pix import', () => {
+  const readNpy = (path: string): { shape: number[]; data: Float32Array } => {
+    const b = readFileSync(path);
+    expect(b.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+    const len = b.readUInt16LE(8);
+    const header = b.subarray(10, 10 + len).toString('latin1');
+    expect((10 + len) % 64).toBe(0);
+    const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').filter((s) => s.trim() !== '').map(Number);
+    const raw = b.subarray(10 + len);
+    return { shape, data: new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) };
+  };
+
+  for (const [name, flags] of [['unet3', ['--generator', 'unet8', '--ngf', '4', '--discriminator', 'patch16']], ['resnet2', ['--generator', 'resnet2', '--ngf', '4', '--discriminator', 'patch16']]] as const) {
+    it(`${name} (zip and legacy) -> a run whose translate --mode eval --raw equals PyTorch's G.eval() of the same 8-bit image within 1e-4`, async () => {
+      const root = scratch('import');
+      const c = outputs[name]! as Case & { image: number[]; imageEval: number[] };
+      const image = join(root, 'in.png');
+      await writeImage(image, { height: 16, width: 16, channels: 3, data: Float32Array.from(c.image, (v) => v / 127.5 - 1) });
+      for (const format of ['', '-legacy']) {
+        const run = join(root, `run${format}`);
+        const r = await runCli('import', '--torch-g', fileURLToPath(new URL(`${name}${format}.pth`, dir)), ...flags, '--size', '16', '--no-dropout', '--out', run);
+        expect(r.err).toBe('');
+        expect(r.status).toBe(0);
+        const t = await runCli('translate', '--run', run, '--input', image, '--output', join(root, `out${format}.png`), '--mode', 'eval', '--raw', join(root, `out${format}.npy`), '--backend', 'cpu');
+        expect(t.err).toBe('');
+        expect(t.status).toBe(0);
+        const raw = readNpy(join(root, `out${format}.npy`));
+        expect(raw.shape).toEqual([1, 16, 16, 3]);
+        expect(maxAbs(raw.data, c.imageEval)).toBeLessThan(1e-4);
+      }
+    });
+  }
+
+  it('G and D in, then train --resume fine-tunes the imported run', async () => {
+    const root = scratch('import-d');
+    const run = join(root, 'run');
+    const r = await runCli(
+      'import', '--torch-g', fileURLToPath(new URL('unet3.pth', dir)), '--torch-d', fileURLToPath(new URL('nlayer2.pth', dir)),
+      '--generator', 'unet8', '--ngf', '4', '--discriminator', 'patch34', '--ndf', '4', '--size', '16', '--no-dropout',
+      '--data', FACADES, '--direction', 'BtoA', '--out', run,
+    );
+    expect(r.err).toBe('');
+    expect(r.status).toBe(0);
+    const t = await runCli('train', '--resume', '--out', run, '--steps', '2', '--quiet', '--backend', 'cpu');
+    expect(t.err).toBe('');
+    expect(t.status).toBe(0);
+    expect(t.out).toMatch(/finished at step 2/);
+  });
+
+  it('a wrong --ngf: exit 1 and a message naming the module and the flag; an existing --out is refused', async () => {
+    const root = scratch('import-bad');
+    const r = await runCli('import', '--torch-g', fileURLToPath(new URL('unet3.pth', dir)), '--generator', 'unet8', '--ngf', '8', '--size', '16', '--discriminator', 'patch16', '--out', join(root, 'run'));
+    expect(r.status).toBe(1);
+    expect(r.err).toMatch(/model\.model\.0 \(module 1 of 9\).*--ngf ×0\.5\?/);
+    const taken = join(root, 'taken');
+    mkdirSync(taken);
+    writeFileSync(join(taken, 'mine.txt'), 'x');
+    const t = await runCli('import', '--torch-g', fileURLToPath(new URL('unet3.pth', dir)), '--generator', 'unet8', '--ngf', '4', '--out', taken);
+    expect(t.status).toBe(2);
+    expect(t.err).toMatch(/--out .*taken is not empty/);
+    expect(readFileSync(join(taken, 'mine.txt'), 'utf8')).toBe('x');
   });
 });

@@ -6,6 +6,7 @@ import { translateCommand, translateHelp } from './translate.ts';
 import { downloadCommand, downloadHelp } from './download.ts';
 import { evalCommand, evalHelp } from './eval.ts';
 import { exportCommand, exportHelp } from './export.ts';
+import { importCommand, importHelp } from './import.ts';
 import { UsageError } from './flags.ts';
 
 /** A command returns its exit status, or nothing for 0. */
@@ -19,6 +20,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   download: { run: downloadCommand, help: downloadHelp },
   eval: { run: evalCommand, help: evalHelp },
   export: { run: exportCommand, help: exportHelp },
+  import: { run: importCommand, help: importHelp },
 };
 
 const usage = `usage: pix2pix <command> [options]
@@ -29,6 +31,7 @@ commands:
   translate run a trained generator on an image or a folder of images
   eval      score a trained run over a split: L1, L2, PSNR, SSIM, Lab colour, segmentation
   export    a run as one .zip file (for the web page, or to share)
+  import    a generator (and D) trained by the PyTorch reference, from its .pth files, as a run
   download  fetch and unpack a standard pix2pix dataset (facades, maps, ...)
   summary   per-layer shapes, parameters and receptive fields of G and D
 
@@ -36,7 +39,7 @@ Run 'pix2pix <command> --help' for a command's options.`;
 
 /** Errors whose message already says what and where: no stack trace needed. */
 const isDataOrRunError = (e: unknown): boolean =>
-  e instanceof Error && ['DataError', 'DatasetError', 'RunError', 'CheckpointError', 'DownloadError', 'ShapeException', 'WriteError', 'LockedError', 'RunArchiveError', 'BackendError'].includes(e.name);
+  e instanceof Error && ['DataError', 'DatasetError', 'RunError', 'CheckpointError', 'DownloadError', 'ShapeException', 'WriteError', 'LockedError', 'RunArchiveError', 'BackendError', 'TorchImportError', 'TorchFileError'].includes(e.name);
 
 /** Runs one command; returns the exit status (0 ok, 1 failure, 2 bad usage). */
 export const main = async (argv: readonly string[], out = (line: string) => console.log(line)): Promise<number> => {

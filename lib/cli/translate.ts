@@ -10,6 +10,8 @@ import { disposeTree, leaves } from '../core/tree.ts';
 import { checkBackend, useBackend } from '../backend/index.ts';
 import { DataError, isImageFile, readImage, writeImage, WRITABLE_EXTENSIONS } from '../data/image.ts';
 import { listImages } from '../data/files.ts';
+import { writeFileAtomic } from '../io/file.ts';
+import { encodeNpy } from '../io/npy.ts';
 import { resizeImage } from '../data/preprocess.ts';
 import { loadGenerator } from '../train/run-model.ts';
 import { decodeFlags, oneOf, UsageError, backendFlag } from './flags.ts';
@@ -25,6 +27,8 @@ export const translateHelp = `pix2pix translate --run DIR|FILE.zip --input FILE|
   --seed N         the dropout noise (default 0): the same seed gives the same output
   --mode MODE      paper (default: dropout on, the image's own statistics) or eval
   --resize         resize inputs that do not fit the network to the training size
+  --raw FILE.npy   also write the output's float values, before 8-bit rounding, as a NumPy
+                   array [1, H, W, C] (one --input image only): to compare with another library
   --backend NAME   auto (default), tensorflow, webgpu, native, wasm, cpu`;
 
 const Flags = t.exact(
@@ -35,10 +39,11 @@ const Flags = t.exact(
     seed: t.string,
     mode: oneOf(['paper', 'eval']),
     resize: t.boolean,
+    raw: t.string,
     backend: backendFlag,
   }),
 );
-const options = { run: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, seed: { type: 'string' }, mode: { type: 'string' }, resize: { type: 'boolean' }, backend: { type: 'string' } } as const;
+const options = { run: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, seed: { type: 'string' }, mode: { type: 'string' }, resize: { type: 'boolean' }, raw: { type: 'string' }, backend: { type: 'string' } } as const;
 
 /** The output name of an input written into a folder. */
 const outputName = (file: string): string => `${basename(file, extname(file))}.png`;
@@ -86,6 +91,11 @@ export const translateCommand = async (argv: readonly string[], out: (line: stri
   if (files.length === 0) throw new UsageError(`--input: ${input} holds no images`);
   if (!many && !isImageFile(input)) throw new UsageError(`--input: ${input} is not an image file`);
   const targets = plannedOutputs(files, output, many);
+  if (f.raw !== undefined) {
+    if (many) throw new UsageError('--raw: give one --input image (it writes one array)');
+    if (!f.raw.toLowerCase().endsWith('.npy')) throw new UsageError(`--raw ${f.raw}: a NumPy array file ends in .npy`);
+    if (existsSync(f.raw) && resolve(f.raw) === resolve(input)) throw new UsageError(`--raw ${f.raw} is the input`);
+  }
   await useBackend(f.backend ?? 'auto', { quiet: true });
   const { config, generator: G, params, state } = await loadGenerator(f.run!);
   try {
@@ -106,6 +116,7 @@ export const translateCommand = async (argv: readonly string[], out: (line: stri
       const target = targets[i]!;
       checkBackend(file); // before the image is written: a WebGPU failure makes wrong pixels, not an error
       await writeImage(target, y);
+      if (f.raw !== undefined) await writeFileAtomic(f.raw, encodeNpy((await y.data()) as Float32Array, y.shape));
       tf.dispose([x, y]);
       out(`${file} -> ${target}`);
     }

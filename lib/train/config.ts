@@ -99,6 +99,8 @@ const TrainConfigAdded = t.partial({
   lrD: numberIn(ranges.lr),
   /** Clip each network's gradient to this global L2 norm before Adam; absent: no clipping. */
   gradClip: numberIn(ranges.lambda),
+  /** Batch norm keeps running statistics (for --mode eval), as PyTorch's does: runs imported from the reference. Absent: false. */
+  trackRunningStats: t.boolean,
 });
 
 export const TrainConfig = t.intersection([TrainConfigCore, TrainConfigAdded], 'TrainConfig');
@@ -157,9 +159,10 @@ export const networksOf = (c: TrainConfig, opts: { trackRunningStats?: boolean }
   } catch (e) {
     return E.left(`objective: ${(e as Error).message}`);
   }
-  const g = generator(c.generator, { ngf: c.ngf, norm: c.norm, inChannels: c.inChannels, outChannels: c.outChannels, dropout: c.dropout, ...opts });
+  const track = { trackRunningStats: opts.trackRunningStats ?? c.trackRunningStats ?? false };
+  const g = generator(c.generator, { ngf: c.ngf, norm: c.norm, inChannels: c.inChannels, outChannels: c.outChannels, dropout: c.dropout, ...track });
   if (E.isLeft(g)) return E.left(`generator: ${g.left}`);
-  const d = discriminator(c.discriminator, { ndf: c.ndf, norm: c.norm, ...opts });
+  const d = discriminator(c.discriminator, { ndf: c.ndf, norm: c.norm, ...track });
   if (E.isLeft(d)) return E.left(`discriminator: ${d.left}`);
   const scales = c.scales ?? 1;
   return E.right({ generator: g.right, discriminator: scales === 1 ? d.right : multiscaleDiscriminator(scales, d.right), objective });
