@@ -62,6 +62,10 @@ export { encodeRunArchive, decodeRunArchive, RunArchiveError, type RunFiles } fr
 export { parseRunConfig, runConfigText, RunError, RUN_FORMAT, RUN_FORMAT_VERSION } from './train/run-config.ts';
 export { generatorFromRun, type TrainedGenerator } from './train/trained.ts';
 export { trainCheckpoint, trainStateFrom, decodeTrainMeta, TrainMeta } from './train/state-checkpoint.ts';
+// Models in: PyTorch state_dicts (torch.save files, zip or legacy) into parameter trees.
+export { readTorchStateDict, TorchFileError, type TorchTensor } from './interop/torch-file.ts';
+export { importTorchStateDict, TorchImportError, type TorchImportSpec } from './interop/torch-import.ts';
+export { encodeNpy } from './io/npy.ts';
 export { VERSION } from './version.ts';
 // Backend selection without Node (webgpu, webgl, wasm, cpu); pix2pix-ts/node's adds native and tfjs-node.
 export { useBackend, type BrowserBackendChoice, type BrowserBackendInfo } from './backend/browser.ts';

@@ -43,17 +43,25 @@ const adapterOf = (a: AdapterLike): WebgpuAdapter => {
 };
 
 const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+/** Vulkan drivers that run on the CPU (lavapipe, SwiftShader), by their manifest's name. */
+const SOFTWARE_ICD = /lvp|lavapipe|swiftshader|llvmpipe/i;
 
 /**
- * On Linux, why Dawn cannot find a Vulkan device without trying (trying
- * prints the loader's warnings on stderr): no driver manifest (ICD) where
- * the loader looks, and none named by VK_ICD_FILENAMES / VK_DRIVER_FILES.
+ * On Linux, why 'auto' need not load Dawn (loading it prints the Vulkan
+ * loader's warnings on stderr): no driver manifest (ICD) where the loader
+ * looks, only software drivers', or no GPU device node — unless
+ * VK_ICD_FILENAMES / VK_DRIVER_FILES names a driver, which is always tried.
  */
 export const vulkanAbsent = (): string | undefined => {
   if (process.platform !== 'linux') return undefined;
   if ((process.env['VK_ICD_FILENAMES'] ?? process.env['VK_DRIVER_FILES'] ?? '') !== '') return undefined;
-  const has = ICD_DIRS.some((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith('.json')));
-  return has ? undefined : `no Vulkan driver (no ICD manifest in ${ICD_DIRS.join(', ')}; VK_ICD_FILENAMES unset)`;
+  const icds = ICD_DIRS.flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.json')) : []));
+  if (icds.length === 0) return `no Vulkan driver (no ICD manifest in ${ICD_DIRS.join(', ')}; VK_ICD_FILENAMES unset)`;
+  if (icds.every((f) => SOFTWARE_ICD.test(f))) return `only software Vulkan drivers (${icds.join(', ')}), slower than native on this CPU`;
+  // A GPU shows up as a device node: a DRM render node (Intel, AMD, NVIDIA's open driver) or NVIDIA's own.
+  const gpuNode = (existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('renderD'))) || (existsSync('/dev') && readdirSync('/dev').some((f) => /^nvidia\d+$/.test(f)));
+  if (!gpuNode) return 'no GPU device (no /dev/dri/renderD* or /dev/nvidia*)';
+  return undefined;
 };
 
 const message = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
