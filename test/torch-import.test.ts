@@ -118,7 +118,7 @@ describe('pix2pix import', () => {
     });
   }
 
-  it('G and D in, then train --resume fine-tunes the imported run', async () => {
+  it('G and D in: summary --run gives PyTorch\'s parameter counts, and train --resume fine-tunes the imported run', async () => {
     const root = scratch('import-d');
     const run = join(root, 'run');
     const r = await runCli(
@@ -128,6 +128,12 @@ describe('pix2pix import', () => {
     );
     expect(r.err).toBe('');
     expect(r.status).toBe(0);
+    // summary --run: the networks of the run, with PyTorch's parameter counts (weights and biases; not running statistics).
+    const count = (f: string) => readTorchStateDict(file(f)).filter((x) => /\.(weight|bias)$/.test(x.key)).reduce((n, x) => n + x.data.length, 0);
+    const sum = await runCli('summary', '--run', run, '--json');
+    expect(sum.status).toBe(0);
+    const j = JSON.parse(sum.out) as { generator: { params: number }; discriminator: { params: number } };
+    expect([j.generator.params, j.discriminator.params]).toEqual([count('unet3.pth'), count('nlayer2.pth')]);
     const t = await runCli('train', '--resume', '--out', run, '--steps', '2', '--quiet', '--backend', 'cpu');
     expect(t.err).toBe('');
     expect(t.status).toBe(0);

@@ -1,5 +1,9 @@
 /** `pix2pix summary`: per-layer shapes, parameters and receptive fields of G and D. */
+import { readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
+import { decodeRunArchive } from '../io/run-archive.ts';
+import { parseRunConfig } from '../train/run-config.ts';
+import { readConfig } from '../train/run-dir.ts';
 import * as t from 'io-ts';
 import { formatSummary, summarize, type Summary } from '../core/analysis.ts';
 import type { Layer } from '../core/layer.ts';
@@ -11,6 +15,8 @@ import { decodeFlags, oneOf, positiveIntFromString, UsageError, backendFlag } fr
 
 export const summaryHelp = `pix2pix summary [options]
 
+  --run DIR|ZIP         the networks of a run (a run directory, an export or an import): its config's
+                        generator, discriminator, size, widths and norm (leave those flags out)
   --generator NAME      unet256 (default), unet128, encoderDecoder256, encoderDecoder128,
                         resnet9, resnet6 (or unetN, encoderDecoderN, resnetN)
   --discriminator NAME  patch70 (default), pixel, patch16, image286, or patchN (N = 9*2^k - 2)
@@ -25,6 +31,7 @@ export const summaryHelp = `pix2pix summary [options]
 
 const Flags = t.exact(
   t.partial({
+    run: t.string,
     generator: t.string,
     discriminator: t.string,
     scales: positiveIntFromString,
@@ -40,6 +47,7 @@ const Flags = t.exact(
 );
 
 const options = {
+  run: { type: 'string' },
   generator: { type: 'string' },
   discriminator: { type: 'string' },
   scales: { type: 'string' },
@@ -72,8 +80,18 @@ const summaryOf = (which: string, layer: Layer, input: Shape): Summary => {
 const group = (n: number) => n.toLocaleString('en-US');
 const table = formatSummary;
 
+/** The network flags a run's config stands for (`--run`); naming them as well is a usage error. */
+const fromRun = async (f: t.TypeOf<typeof Flags>): Promise<t.TypeOf<typeof Flags>> => {
+  const given = (['generator', 'discriminator', 'scales', 'size', 'ngf', 'ndf', 'norm', 'inChannels', 'outChannels'] as const).filter((k) => f[k] !== undefined);
+  if (given.length > 0) throw new UsageError(`--run ${f.run} gives the networks (its config's); leave out ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+  const run = f.run!;
+  const c = run.toLowerCase().endsWith('.zip') ? parseRunConfig(decodeRunArchive(new Uint8Array(await readFile(run)), run).config, `${run}: config.json`, run) : await readConfig(run);
+  return { generator: c.generator, discriminator: c.discriminator, scales: c.scales ?? 1, size: c.size, ngf: c.ngf, ndf: c.ndf, norm: c.norm, inChannels: c.inChannels, outChannels: c.outChannels };
+};
+
 export const summaryCommand = async (argv: readonly string[], out: (line: string) => void): Promise<void> => {
-  const f = decodeFlags(argv, options, Flags);
+  const flags = decodeFlags(argv, options, Flags);
+  const f = flags.run === undefined ? flags : { ...flags, ...(await fromRun(flags)) };
   const size = f.size ?? 256;
   const inChannels = f.inChannels ?? 3;
   const outChannels = f.outChannels ?? 3;
