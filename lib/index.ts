@@ -66,6 +66,9 @@ export { trainCheckpoint, trainStateFrom, decodeTrainMeta, TrainMeta } from './t
 export { readTorchStateDict, TorchFileError, type TorchTensor } from './interop/torch-file.ts';
 export { importTorchStateDict, TorchImportError, type TorchImportSpec } from './interop/torch-import.ts';
 export { encodeNpy } from './io/npy.ts';
+// Models out: a network as an ONNX model (opset 17), written with onnx-proto.
+export { exportOnnx, ONNX_OPSET, type OnnxExportOptions } from './interop/onnx.ts';
+export { float, type GraphBuilder, type AttrValue } from './core/graph.ts';
 export { VERSION } from './version.ts';
 // Backend selection without Node (webgpu, webgl, wasm, cpu); pix2pix-ts/node's adds native and tfjs-node.
 export { useBackend, type BrowserBackendChoice, type BrowserBackendInfo } from './backend/browser.ts';

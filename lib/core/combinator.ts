@@ -19,6 +19,7 @@ import { foldIn, type Key } from './key.ts';
 import type { Ctx, Layer, Plan } from './layer.ts';
 import { orThrow, shapeError, within, type Shape, type ShapeError } from './shape.ts';
 import type { Tree } from './tree.ts';
+import type { GraphBuilder } from './graph.ts';
 
 /** A child as `apply` sees it: the child applied with its own parameters, state and key. */
 export type Child = (x: tf.Tensor4D) => tf.Tensor4D;
@@ -43,6 +44,8 @@ export interface CombinatorSpec {
   readonly geom?: Geom;
   /** Show this layer's name in summary rows (default false: a structural part; `named` names one). */
   readonly visible?: boolean;
+  /** `apply` for an exported graph (see ./graph.ts): the same wiring on tensor names. Absent: not exportable. */
+  readonly graph?: (x: string, children: ReadonlyArray<(x: string) => string>, g: GraphBuilder) => string;
 }
 
 const isPlan = (at: Shape | Plan): at is Plan => !Array.isArray(at);
@@ -128,6 +131,23 @@ export const combinator = (spec: CombinatorSpec): Layer => {
       for (const [i] of children.entries()) if (keyed[i] && newState[slots[i]!] === undefined) newState[slots[i]!] = pick(state, i);
       return [y, lone ? newState[0]! : newState];
     },
+    ...(spec.graph
+      ? {
+          graph: (params: Tree, state: Tree, x: string, g: GraphBuilder) =>
+            spec.graph!(
+              x,
+              children.map((child, i) =>
+                keyed[i]
+                  ? (input: string) => {
+                      if (child.graph === undefined) throw new Error(`${name} › ${child.name}: this layer cannot be exported (it has no graph form)`);
+                      return child.graph(pick(params, i), pick(state, i), input, g);
+                    }
+                  : (input: string) => input,
+              ),
+              g,
+            ),
+        }
+      : {}),
   };
   return self;
 };

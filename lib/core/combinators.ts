@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { addN } from '../ops/add-n.ts';
+import type { GraphBuilder } from './graph.ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { combinator, planFor } from './combinator.ts';
@@ -27,6 +28,7 @@ export const seq = (...layers: readonly Layer[]): Layer =>
     children: layers,
     composition: 'serial',
     apply: (x, children) => children.reduce((y, child) => child(y), x),
+    graph: (x, children) => children.reduce((y, child) => child(y), x),
   });
 
 /** How `parallel` joins its branches' outputs: the output shape (or why they do not fit) and the tensor. */
@@ -34,9 +36,11 @@ export interface Merge {
   readonly name: string;
   readonly output: (shapes: readonly Shape[]) => E.Either<string, Shape>;
   readonly apply: (ys: readonly tf.Tensor4D[]) => tf.Tensor4D;
+  /** The join as a graph node (export); absent: not exportable. */
+  readonly graph?: (ys: readonly string[], g: GraphBuilder) => string;
 }
 
-export const merge = (name: string, output: Merge['output'], apply: Merge['apply']): Merge => ({ name, output, apply });
+export const merge = (name: string, output: Merge['output'], apply: Merge['apply'], graph?: Merge['graph']): Merge => ({ name, output, apply, ...(graph ? { graph } : {}) });
 
 const sameSize = (shapes: readonly Shape[]) => shapes.every((s) => s[0] === shapes[0]![0] && s[1] === shapes[0]![1]);
 
@@ -48,6 +52,7 @@ export const concat: Merge = merge(
       ? E.right([shapes[0]![0], shapes[0]![1], shapes.reduce((c, s) => c + s[2], 0)] as const)
       : E.left(`branch outputs ${shapes.map(showSize).join(', ')} differ in size, so they cannot be concatenated`),
   (ys) => (ys.length === 1 ? ys[0]! : (tf.concat(ys as tf.Tensor4D[], 3) as tf.Tensor4D)),
+  (ys, g) => (ys.length === 1 ? ys[0]! : g.node('Concat', ys, { axis: 1 })), // channels: axis 1 in NCHW
 );
 
 /** The element-wise sum: the branches must agree in shape. */
@@ -58,6 +63,7 @@ export const add: Merge = merge(
       ? E.right(shapes[0]!)
       : E.left(`branch outputs ${shapes.map(showShape).join(', ')} differ in shape, so they cannot be added`),
   (ys) => (ys.length === 1 ? ys[0]! : (addN(ys as tf.Tensor4D[]) as tf.Tensor4D)),
+  (ys, g) => (ys.length === 1 ? ys[0]! : g.node('Sum', ys)),
 );
 
 /**
@@ -73,11 +79,12 @@ export const parallel = (join: Merge, ...branches: readonly Layer[]): Layer => {
     composition: 'parallel',
     output: (_input, outputs) => join.output(outputs),
     apply: (x, children) => join.apply(children.map((child) => child(x))),
+    ...(join.graph ? { graph: (x: string, children: ReadonlyArray<(x: string) => string>, g: GraphBuilder) => join.graph!(children.map((child) => child(x)), g) } : {}),
   });
 };
 
 /** The identity. As a branch of `parallel` it is the input itself (`skip`, `residual`). */
-export const identity = (): Layer => ({ ...leaf({ name: 'identity', geom: pointwise, output: (s) => E.right(s), apply: (_p, _s, x) => x }), identity: true });
+export const identity = (): Layer => ({ ...leaf({ name: 'identity', geom: pointwise, output: (s) => E.right(s), apply: (_p, _s, x) => x, graph: (_p, _s, x) => x }), identity: true });
 
 const skipConcat = merge(
   'skip',
@@ -89,6 +96,7 @@ const skipConcat = merge(
             `so they cannot be concatenated (each level halves the size: it must be divisible by 2 at every level)`,
         ),
   concat.apply,
+  concat.graph,
 );
 
 /**
@@ -99,7 +107,7 @@ export const skip = (inner: Layer): Layer => parallel(skipConcat, identity(), in
 
 /** x + inner(x): the inner layer must keep the shape (a ResNet block's connection). */
 export const residual = (inner: Layer): Layer =>
-  parallel(merge('residual', (shapes) => E.mapLeft(() => `inner output ${showShape(shapes[1]!)} must equal its input ${showShape(shapes[0]!)}`)(add.output(shapes)), add.apply), identity(), inner);
+  parallel(merge('residual', (shapes) => E.mapLeft(() => `inner output ${showShape(shapes[1]!)} must equal its input ${showShape(shapes[0]!)}`)(add.output(shapes)), add.apply, add.graph), identity(), inner);
 
 /**
  * Give a layer a name: it appears in error paths and summaries. Scopes of

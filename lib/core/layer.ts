@@ -8,6 +8,7 @@
  *   apply(p, s, x, ctx) -> [y, s']                    (pure; no mutation)
  *   geom                                              (receptive fields)
  */
+import type { GraphBuilder } from './graph.ts';
 import type * as tf from '@tensorflow/tfjs';
 import type * as E from 'fp-ts/lib/Either.js';
 import type { Geom } from '../geometry/geom.ts';
@@ -75,4 +76,6 @@ export interface Layer {
    */
   init(key: Key, at: Shape | Plan): Initialised;
   apply(params: Tree, state: Tree, x: tf.Tensor4D, ctx: Ctx): [tf.Tensor4D, Tree];
+  /** Add this layer to an exported graph (see ./graph.ts); absent where the layer cannot be exported. */
+  readonly graph?: (params: Tree, state: Tree, x: string, g: GraphBuilder) => string;
 }

@@ -9,6 +9,8 @@ import type { Geom } from '../geometry/geom.ts';
 import { foldIn, seedOf, type Key } from './key.ts';
 import { planFor } from './combinator.ts';
 import type { Ctx, Layer } from './layer.ts';
+import type { GraphBuilder } from './graph.ts';
+import type { Tree } from './tree.ts';
 import { shapeError, within, type Shape } from './shape.ts';
 
 /** How a parameter (or state) tensor starts. */
@@ -48,6 +50,8 @@ export interface LeafSpec {
     x: tf.Tensor4D,
     ctx: Ctx,
   ) => tf.Tensor4D | readonly [tf.Tensor4D, Tensors];
+  /** The layer as graph nodes (export), from the name of its input; `input` is its planned input shape (HWC). */
+  readonly graph?: (params: Tensors, state: Tensors, x: string, g: GraphBuilder) => string;
 }
 
 const materialise = (spec: TensorSpec, key: Key): tf.Tensor => {
@@ -77,9 +81,11 @@ export const leaf = (spec: LeafSpec): Layer => {
     );
   const build = (specs: { readonly [name: string]: TensorSpec } | undefined, key: Key) =>
     Object.fromEntries(Object.entries(specs ?? {}).map(([name, s]) => [name, materialise(s, foldIn(key, name))]));
+  const graph = spec.graph;
   const self: Layer = {
     name: spec.name,
     geom: spec.geom,
+    ...(graph ? { graph: (params: Tree, state: Tree, x: string, g: GraphBuilder) => graph(params as Tensors, state as Tensors, x, g) } : {}),
     plan,
     shape: (input) => pipe(plan(input), E.map((p) => p.output)),
     init: (key, at) => {

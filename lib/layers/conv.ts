@@ -22,6 +22,18 @@ const checkInt = (what: string, v: number, min: number) => {
 
 const withBias = (y: tf.Tensor4D, b: tf.Tensor | undefined): tf.Tensor4D => (b ? tf.add(y, b) : y);
 
+/**
+ * A kernel in ONNX's layout, the same permutation for both: conv
+ * [kh, kw, in, out] -> [out, in, kh, kw]; convT [kh, kw, out, in] ->
+ * [in, out, kh, kw] (ConvTranspose's [C, M/group, kh, kw]).
+ */
+const toOnnxKernel = (w: Float32Array, shape: readonly number[]): [Float32Array, number[]] => {
+  const [kh, kw, a, b] = shape as [number, number, number, number]; // conv: a = in, b = out; convT: a = out, b = in
+  const out = new Float32Array(w.length);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) out[((j * a + i) * kh + y) * kw + x] = w[((y * kw + x) * a + i) * b + j]!;
+  return [out, [b, a, kh, kw]];
+};
+
 /** A 2-D convolution to `channels` output channels; input channels come from the input shape. */
 export const conv = (channels: number, kernel: number, opts: ConvOptions = {}): Layer => {
   const { stride = 1, pad = Math.floor((kernel - 1) / 2), dilation = 1, bias = true, initStd = 0.02 } = opts;
@@ -51,6 +63,13 @@ export const conv = (channels: number, kernel: number, opts: ConvOptions = {}): 
     }),
     apply: ({ w, b }, _state, x) =>
       withBias(tf.conv2d(x, w as tf.Tensor4D, stride, pad, 'NHWC', dilation), b),
+    graph: ({ w, b }, _state, x, g) =>
+      g.node('Conv', [x, g.constant(...toOnnxKernel(g.values(w!), w!.shape), 'conv.w'), ...(b ? [g.constant(g.values(b), b.shape, 'conv.b')] : [])], {
+        kernel_shape: [kernel, kernel],
+        strides: [stride, stride],
+        pads: [pad, pad, pad, pad],
+        dilations: [dilation, dilation],
+      }),
   });
 };
 
@@ -95,5 +114,12 @@ export const convT = (channels: number, kernel: number, opts: ConvTOptions = {})
       const y = tf.conv2dTranspose(x, w as tf.Tensor4D, [n, out(h), out(wd), channels], stride, pad);
       return withBias(y, b);
     },
+    graph: ({ w, b }, _state, x, g) =>
+      g.node('ConvTranspose', [x, g.constant(...toOnnxKernel(g.values(w!), w!.shape), 'convT.w'), ...(b ? [g.constant(g.values(b), b.shape, 'convT.b')] : [])], {
+        kernel_shape: [kernel, kernel],
+        strides: [stride, stride],
+        pads: [pad, pad, pad, pad],
+        output_padding: [outputPadding, outputPadding],
+      }),
   });
 };

@@ -18,5 +18,7 @@ export const dropout = (rate: number): Layer => {
       const keep = tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seedOf(ctx.key)), rate);
       return tf.mul(x, tf.mul(tf.cast(keep, 'float32'), 1 / (1 - rate))) as tf.Tensor4D;
     },
+    // Exported graphs are deterministic: eval mode has no dropout, and paper mode is exported without it.
+    graph: (_p, _s, x) => x,
   });
 };

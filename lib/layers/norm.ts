@@ -4,6 +4,7 @@
  * they coincide at batch size 1, which is the paper's test-time setting.
  */
 import * as tf from '@tensorflow/tfjs';
+import { float } from '../core/graph.ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pointwise } from '../geometry/geom.ts';
 import { leaf, normal, ones, zeros, type TensorSpec, type Tensors } from '../core/leaf.ts';
@@ -67,6 +68,21 @@ export const norm = (kind: NormKind, opts: NormOptions = {}): Layer => {
       const unbiased = tf.mul(tf.reshape(stats.variance, [-1]), n / Math.max(n - 1, 1));
       const blend = (old: tf.Tensor, now: tf.Tensor) => tf.add(tf.mul(old, 1 - momentum), tf.mul(now, momentum));
       return [y, { mean: blend(state['mean'], tf.reshape(stats.mean, [-1])), variance: blend(state['variance'], unbiased) }];
+    },
+    // Eval mode: BatchNormalization on the running statistics. Paper mode: each image's own
+    // statistics, which for batch norm at batch 1 (the paper's) are InstanceNormalization's.
+    graph: (params, state, x, g) => {
+      const c = (params['gamma'] ?? params['beta'] ?? state['mean'])?.shape[0];
+      const affine = (t: tf.Tensor | undefined, fill: number, what: string) => {
+        if (t !== undefined) return g.constant(g.values(t), t.shape, `${name}.${what}`);
+        if (c === undefined) throw new Error(`${name}: a norm without parameters or statistics cannot be exported (its channel count is unknown)`);
+        return g.constant(new Float32Array(c).fill(fill), [c], `${name}.${what}`);
+      };
+      if (g.mode === 'eval' && kind === 'batch') {
+        if (!state['mean'] || !state['variance']) throw new Error(`${name}: mode 'eval' needs running statistics (trackRunningStats); export with mode 'paper'`);
+        return g.node('BatchNormalization', [x, affine(params['gamma'], 1, 'scale'), affine(params['beta'], 0, 'bias'), affine(state['mean'], 0, 'mean'), affine(state['variance'], 1, 'var')], { epsilon: float(eps) });
+      }
+      return g.node('InstanceNormalization', [x, affine(params['gamma'], 1, 'scale'), affine(params['beta'], 0, 'bias')], { epsilon: float(eps) });
     },
   });
 };

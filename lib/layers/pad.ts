@@ -27,5 +27,7 @@ export const pad = (n: number, mode: PadMode = 'zero'): Layer => {
         ? E.left(`input ${showSize([h, w, c])} is too small to reflect ${n} rows and columns (it needs at least ${n + 1}x${n + 1})`)
         : E.right([h + 2 * n, w + 2 * n, c] as const),
     apply: (_p, _s, x) => (n === 0 ? x : mode === 'reflect' ? tf.mirrorPad(x, paddings, 'reflect') : tf.pad(x, paddings)),
+    // ONNX pads: [begin of each axis, end of each axis], NCHW.
+    graph: (_p, _s, x, g) => (n === 0 ? x : g.node('Pad', [x, g.ints([0, 0, n, n, 0, 0, n, n], 'pads')], { mode: mode === 'reflect' ? 'reflect' : 'constant' })),
   });
 };

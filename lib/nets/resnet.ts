@@ -45,6 +45,7 @@ const divisibleBy4 = (): Layer =>
     geom: pointwise,
     output: (s) => (s[0] % 4 === 0 && s[1] % 4 === 0 ? E.right(s) : E.left(`${showSize(s)} is not divisible by 4, so the two stride-2 convolutions and two transposed ones would not give it back`)),
     apply: (_p, _s, x) => x,
+    graph: (_p, _s, x) => x,
   });
 
 const defaults: Required<ResnetOptions> = { blocks: 9, ngf: 64, norm: 'batch', dropout: 0.5, inChannels: 3, outChannels: 3, trackRunningStats: false };
