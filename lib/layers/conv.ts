@@ -1,5 +1,6 @@
 /** Convolutions: `conv` and its transpose `convT`, NHWC, square kernels. */
 import * as tf from '@tensorflow/tfjs';
+import type { GraphBuilder } from '../core/graph.ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { leaf, normal, zeros } from '../core/leaf.ts';
 import type { Layer } from '../core/layer.ts';
@@ -34,6 +35,23 @@ const toOnnxKernel = (w: Float32Array, shape: readonly number[]): [Float32Array,
   return [out, [b, a, kh, kw]];
 };
 
+/** A Conv or ConvTranspose node with this layer's kernel (in ONNX's layout), bias and square geometry. */
+const kernelNode = (
+  g: GraphBuilder,
+  op: 'Conv' | 'ConvTranspose',
+  x: string,
+  w: tf.Tensor,
+  b: tf.Tensor | undefined,
+  { kernel, stride, pad }: { kernel: number; stride: number; pad: number },
+  extra: Readonly<Record<string, readonly number[]>>,
+): string =>
+  g.node(op, [x, g.constant(...toOnnxKernel(g.values(w), w.shape), `${op}.w`), ...(b ? [g.constant(g.values(b), b.shape, `${op}.b`)] : [])], {
+    kernel_shape: [kernel, kernel],
+    strides: [stride, stride],
+    pads: [pad, pad, pad, pad],
+    ...extra,
+  });
+
 /** A 2-D convolution to `channels` output channels; input channels come from the input shape. */
 export const conv = (channels: number, kernel: number, opts: ConvOptions = {}): Layer => {
   const { stride = 1, pad = Math.floor((kernel - 1) / 2), dilation = 1, bias = true, initStd = 0.02 } = opts;
@@ -63,13 +81,7 @@ export const conv = (channels: number, kernel: number, opts: ConvOptions = {}): 
     }),
     apply: ({ w, b }, _state, x) =>
       withBias(tf.conv2d(x, w as tf.Tensor4D, stride, pad, 'NHWC', dilation), b),
-    graph: ({ w, b }, _state, x, g) =>
-      g.node('Conv', [x, g.constant(...toOnnxKernel(g.values(w!), w!.shape), 'conv.w'), ...(b ? [g.constant(g.values(b), b.shape, 'conv.b')] : [])], {
-        kernel_shape: [kernel, kernel],
-        strides: [stride, stride],
-        pads: [pad, pad, pad, pad],
-        dilations: [dilation, dilation],
-      }),
+    graph: ({ w, b }, _state, x, g) => kernelNode(g, 'Conv', x, w!, b, { kernel, stride, pad }, { dilations: [dilation, dilation] }),
   });
 };
 
@@ -114,12 +126,6 @@ export const convT = (channels: number, kernel: number, opts: ConvTOptions = {})
       const y = tf.conv2dTranspose(x, w as tf.Tensor4D, [n, out(h), out(wd), channels], stride, pad);
       return withBias(y, b);
     },
-    graph: ({ w, b }, _state, x, g) =>
-      g.node('ConvTranspose', [x, g.constant(...toOnnxKernel(g.values(w!), w!.shape), 'convT.w'), ...(b ? [g.constant(g.values(b), b.shape, 'convT.b')] : [])], {
-        kernel_shape: [kernel, kernel],
-        strides: [stride, stride],
-        pads: [pad, pad, pad, pad],
-        output_padding: [outputPadding, outputPadding],
-      }),
+    graph: ({ w, b }, _state, x, g) => kernelNode(g, 'ConvTranspose', x, w!, b, { kernel, stride, pad }, { output_padding: [outputPadding, outputPadding] }),
   });
 };
