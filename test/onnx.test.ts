@@ -25,6 +25,7 @@ const nchw = (x: Float32Array, h: number, w: number, c: number): Float32Array =>
 // the ResNet's sits inside its blocks' sequences, so there paper mode is checked on a net built without it).
 const NETS: Record<string, { layer: (dropout: number) => Layer; size: number; twin: boolean }> = {
   'unet (depth 6, dropout 0.5, batch norm with running statistics)': { layer: (dropout) => unet({ depth: 6, ngf: 8, dropout, trackRunningStats: true }), size: 64, twin: true },
+  'resnet (instance norm without affine parameters, as the reference\'s --norm instance)': { layer: (dropout) => resnetGenerator({ blocks: 1, ngf: 8, dropout, norm: 'instance' }), size: 32, twin: false },
   'resnet (2 blocks, dropout 0.5: reflection pads, transposed convs with output padding)': { layer: (dropout) => resnetGenerator({ blocks: 2, ngf: 8, dropout, trackRunningStats: true }), size: 32, twin: false },
 };
 

@@ -19,6 +19,8 @@ export interface GraphBuilder {
   constant(data: Float32Array, dims: readonly number[], hint?: string): string;
   /** An int64 initializer (shapes, pads). */
   ints(values: readonly number[], hint?: string): string;
+  /** The channel count of a value, where the graph so far determines it. */
+  channels(x: string): number | undefined;
   /** A tensor's values (synchronously: exporting reads weights on the cpu backends). */
   values(t: tf.Tensor): Float32Array;
 }

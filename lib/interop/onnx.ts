@@ -41,17 +41,27 @@ export const exportOnnx = (layer: Layer, params: Tree, state: Tree, opts: OnnxEx
   const nodes: Array<Record<string, unknown>> = [];
   const initializers: Array<Record<string, unknown>> = [];
   let n = 0;
+  // Channels of each value: from the input, the kernels' shapes, and Concat's sum; every other op keeps its input's.
+  const channels = new Map<string, number | undefined>([['x', opts.inChannels]]);
+  const dimsOf = new Map<string, readonly number[]>();
   const fresh = (hint: string) => `${hint.replace(/[^\w.]+/g, '_')}_${n++}`;
   const g: GraphBuilder = {
     mode: opts.mode ?? 'eval',
     node: (op, inputs, attrs = {}) => {
       const output = fresh(op);
       nodes.push({ opType: op, name: output, input: [...inputs], output: [output], attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+      const c =
+        op === 'Conv' ? dimsOf.get(inputs[1]!)?.[0]
+        : op === 'ConvTranspose' ? dimsOf.get(inputs[1]!)?.[1]
+        : op === 'Concat' ? inputs.reduce<number | undefined>((sum, i) => (sum === undefined || channels.get(i) === undefined ? undefined : sum + channels.get(i)!), 0)
+        : channels.get(inputs[0]!);
+      channels.set(output, c);
       return output;
     },
     constant: (data, dims, hint = 'w') => {
       const name = fresh(hint);
       initializers.push({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData: littleEndian(data) });
+      dimsOf.set(name, dims);
       return name;
     },
     ints: (values, hint = 'ints') => {
@@ -59,6 +69,7 @@ export const exportOnnx = (layer: Layer, params: Tree, state: Tree, opts: OnnxEx
       initializers.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: [...values] });
       return name;
     },
+    channels: (x) => channels.get(x),
     values: (t: tf.Tensor) => t.dataSync() as Float32Array,
   };
   const out = layer.graph(params, state, 'x', g);

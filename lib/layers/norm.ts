@@ -72,10 +72,10 @@ export const norm = (kind: NormKind, opts: NormOptions = {}): Layer => {
     // Eval mode: BatchNormalization on the running statistics. Paper mode: each image's own
     // statistics, which for batch norm at batch 1 (the paper's) are InstanceNormalization's.
     graph: (params, state, x, g) => {
-      const c = (params['gamma'] ?? params['beta'] ?? state['mean'])?.shape[0];
+      const c = (params['gamma'] ?? params['beta'] ?? state['mean'])?.shape[0] ?? g.channels(x);
       const affine = (t: tf.Tensor | undefined, fill: number, what: string) => {
         if (t !== undefined) return g.constant(g.values(t), t.shape, `${name}.${what}`);
-        if (c === undefined) throw new Error(`${name}: a norm without parameters or statistics cannot be exported (its channel count is unknown)`);
+        if (c === undefined) throw new Error(`${name}: a norm without parameters or statistics cannot be exported (its input's channel count is unknown: pass inChannels to the export)`);
         return g.constant(new Float32Array(c).fill(fill), [c], `${name}.${what}`);
       };
       if (g.mode === 'eval' && kind === 'batch') {
