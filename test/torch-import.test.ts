@@ -118,7 +118,7 @@ describe('pix2pix import', () => {
     });
   }
 
-  it('G and D in: summary --run gives PyTorch\'s parameter counts, and train --resume fine-tunes the imported run', async () => {
+  it('G and D in: summary --run gives PyTorch\'s parameter counts, eval and test run in eval mode, and train --resume fine-tunes the imported run', async () => {
     const root = scratch('import-d');
     const run = join(root, 'run');
     const r = await runCli(
@@ -134,6 +134,13 @@ describe('pix2pix import', () => {
     expect(sum.status).toBe(0);
     const j = JSON.parse(sum.out) as { generator: { params: number }; discriminator: { params: number } };
     expect([j.generator.params, j.discriminator.params]).toEqual([count('unet3.pth'), count('nlayer2.pth')]);
+    // eval and test read it like any run (eval mode: the imported running statistics).
+    const ev = await runCli('eval', '--run', run, '--data', FACADES, '--split', 'val', '--mode', 'eval', '--json', '-', '--backend', 'cpu');
+    expect(ev.err).toBe('');
+    expect((JSON.parse(ev.out) as { count: number }).count).toBe(2);
+    const te = await runCli('test', '--run', run, '--data', FACADES, '--split', 'val', '--mode', 'eval', '--backend', 'cpu');
+    expect(te.err).toBe('');
+    expect(te.status).toBe(0);
     const t = await runCli('train', '--resume', '--out', run, '--steps', '2', '--quiet', '--backend', 'cpu');
     expect(t.err).toBe('');
     expect(t.status).toBe(0);
