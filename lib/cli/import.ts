@@ -8,7 +8,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { makeKey } from '../core/key.ts';
 import { formatShapeError } from '../core/shape.ts';
-import { disposeTree } from '../core/tree.ts';
+import { disposeTree, type Tree } from '../core/tree.ts';
+import type { Layer } from '../core/layer.ts';
 import { importTorchStateDict } from '../interop/torch-import.ts';
 import { defaultConfig, networksOf, specOf, type TrainConfig } from '../train/config.ts';
 import { saveTrainState } from '../train/checkpoint.ts';
@@ -94,7 +95,7 @@ export const importCommand = async (argv: readonly string[], out: (line: string)
   await useBackend(f.backend ?? 'auto', { quiet: true });
   const flags = { ngf: '--ngf', norm: '--norm', generator: '--generator' };
   const g = importTorchStateDict(gBytes, { network: nets.right.generator, input: [size, size, config.inChannels], name: f.torchG!, flags });
-  let d: { params: unknown; state: unknown } | undefined;
+  let d: { readonly params: Tree; readonly state: Tree } | undefined;
   const spec = specOf(config, nets.right);
   const init = initTrainState(spec, makeKey(config.seed));
   if (E.isLeft(init)) throw new UsageError(`--size ${size}: ${formatShapeError(init.left)} (the run keeps a D to fine-tune with: a smaller --discriminator, or a larger --size)`);
@@ -102,11 +103,12 @@ export const importCommand = async (argv: readonly string[], out: (line: string)
   let swapped = false;
   try {
     if (dBytes !== undefined) {
-      if (Array.isArray(nets.right.discriminator)) throw new UsageError('--torch-d: a multi-scale discriminator cannot be imported');
-      d = importTorchStateDict(dBytes, { network: nets.right.discriminator as never, input: [size, size, config.inChannels + config.outChannels], name: f.torchD!, flags: { ngf: '--ndf', norm: '--norm', generator: '--discriminator' } });
+      const D = nets.right.discriminator;
+      if (Array.isArray(D)) throw new UsageError('--torch-d: a multi-scale discriminator cannot be imported');
+      d = importTorchStateDict(dBytes, { network: D as Layer, input: [size, size, config.inChannels + config.outChannels], name: f.torchD!, flags: { ngf: '--ndf', norm: '--norm', generator: '--discriminator' } });
     }
     const old = state;
-    state = { ...state, g: { params: g.params, state: g.state }, ...(d ? { d: d as TrainState['d'] } : {}) };
+    state = { ...state, g: { params: g.params, state: g.state }, ...(d ? { d: { params: d.params, state: d.state } } : {}) };
     swapped = true;
     disposeTree(old.g.params);
     disposeTree(old.g.state);
