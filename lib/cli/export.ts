@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as t from 'io-ts';
 import { disposeTree, leaves, type Tree } from '../core/tree.ts';
-import { encodeCheckpoint, type CheckpointFiles } from '../io/checkpoint-bytes.ts';
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointFiles } from '../io/checkpoint-bytes.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { MANIFEST_FILE, WEIGHTS_FILE } from '../io/manifest.ts';
 import { encodeRunArchive } from '../io/run-archive.ts';
@@ -59,16 +59,14 @@ export const exportCommand = async (argv: readonly string[], out: (line: string)
       Object.values(trees).forEach(disposeTree);
     }
   } else {
-    // The newest checkpoint's files as they are (loading checks them first).
-    disposeAll(await loadCheckpoint(runPaths(run).checkpoint));
+    // The newest checkpoint's files as they are, read once and checked as a loader would.
     checkpoint = { manifest: await readFile(join(version.path, MANIFEST_FILE), 'utf8'), weights: new Uint8Array(await readFile(join(version.path, WEIGHTS_FILE))) };
+    Object.values((await decodeCheckpoint(checkpoint, undefined, version.path)).trees).forEach(disposeTree);
   }
   const bytes = encodeRunArchive({ config: runConfigText(config), checkpoint });
   await writeFileAtomic(target, bytes, { durable: true });
   out(`${run} -> ${target} (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB${f.generatorOnly ? ', generator only' : ''})`);
 };
-
-const disposeAll = (c: { readonly trees: Readonly<Record<string, Tree>> }): void => Object.values(c.trees).forEach(disposeTree);
 
 /** The run's generator as an ONNX model. */
 const exportOnnxCommand = async (run: string, target: string, mode: 'eval' | 'paper' | undefined, out: (line: string) => void): Promise<void> => {

@@ -78,8 +78,6 @@ const summaryOf = (which: string, layer: Layer, input: Shape): Summary => {
 };
 
 const group = (n: number) => n.toLocaleString('en-US');
-const table = formatSummary;
-
 /** The network flags a run's config stands for (`--run`); naming them as well is a usage error. */
 const fromRun = async (f: t.TypeOf<typeof Flags>): Promise<t.TypeOf<typeof Flags>> => {
   const given = (['generator', 'discriminator', 'scales', 'size', 'ngf', 'ndf', 'norm', 'inChannels', 'outChannels'] as const).filter((k) => f[k] !== undefined);
@@ -113,11 +111,11 @@ export const summaryCommand = async (argv: readonly string[], out: (line: string
     out(JSON.stringify({ generator: brief(gs), discriminator: discriminatorJson, backend: backend.name }));
     return;
   }
-  out(table(`Generator ${gName} on ${size}x${size}x${inChannels}`, gs));
+  out(formatSummary(`Generator ${gName} on ${size}x${size}x${inChannels}`, gs));
   out('');
   dss.forEach((d, i) => {
     const scale = scales > 1 ? `, scale ${i + 1} of ${scales} (the input average-pooled ${i} times; fields in input pixels)` : '';
-    out(table(`Discriminator ${dName} on concat(input, output): ${dShape.join('x')}${scale}`, d));
+    out(formatSummary(`Discriminator ${dName} on concat(input, output): ${dShape.join('x')}${scale}`, d));
     out('');
   });
   if (scales > 1) out(`discriminator total: ${group(dss.reduce((n, s) => n + s.params, 0))} parameters in ${scales} scales`);

@@ -117,7 +117,7 @@ const storageTypeOf = (t: unknown, where: string): string => {
 
 /** The state_dict's tensors, in its order, as float32 row-major arrays. */
 const tensorsOf = (obj: unknown, where: string): TorchTensor[] => {
-  const dict = obj instanceof PyDict ? obj : obj instanceof PyObject ? undefined : undefined;
+  const dict = obj instanceof PyDict ? obj : undefined;
   if (dict === undefined) throw new TorchFileError(`${where}: it holds a ${obj === null ? 'None' : typeof obj}, not a state_dict (a dict of tensors)`);
   // A checkpoint dict wrapping the state_dict (e.g. {'state_dict': ...}) is unwrapped when that is all it holds of tensors.
   const inner = dict.entries.length === 1 && dict.entries[0]![1] instanceof PyDict ? (dict.entries[0]![1] as PyDict) : dict;
