@@ -7,6 +7,8 @@ import { downloadCommand, downloadHelp } from './download.ts';
 import { evalCommand, evalHelp } from './eval.ts';
 import { exportCommand, exportHelp } from './export.ts';
 import { importCommand, importHelp } from './import.ts';
+import { sweepCommand, sweepHelp } from './sweep.ts';
+import { workerCommand, workerHelp } from './worker.ts';
 import { UsageError } from './flags.ts';
 
 /** A command returns its exit status, or nothing for 0. */
@@ -21,6 +23,8 @@ const commands: Record<string, { run: Command; help: string }> = {
   eval: { run: evalCommand, help: evalHelp },
   export: { run: exportCommand, help: exportHelp },
   import: { run: importCommand, help: importHelp },
+  sweep: { run: sweepCommand, help: sweepHelp },
+  worker: { run: workerCommand, help: workerHelp },
 };
 
 const usage = `usage: pix2pix <command> [options]
@@ -32,6 +36,8 @@ commands:
   eval      score a trained run over a split: L1, L2, PSNR, SSIM, Lab colour, segmentation
   export    a run as one .zip file (for the web page, or to share)
   import    a generator (and D) trained by the PyTorch reference, from its .pth files, as a run
+  sweep     a sweep of runs (a base config x axes): run on local workers or a queue, status, report
+  worker    train sweep jobs from a BullMQ queue (redis://HOST:PORT), on any machine
   download  fetch and unpack a standard pix2pix dataset (facades, maps, ...)
   summary   per-layer shapes, parameters and receptive fields of G and D
 

@@ -43,8 +43,18 @@ export interface LoopInput {
   /** The step of the checkpoint on disk, if there is one. */
   readonly lastCheckpoint: number | undefined;
   readonly trap: Trap;
+  readonly hooks?: TrainHooks;
 }
 
+/** What a caller that runs `train` in process (a sweep worker) hears as the run goes. */
+export interface TrainHooks {
+  /** After every step's record, with the step count the run stops at and the steps per second of this session. */
+  readonly onStep?: (p: { readonly step: number; readonly epoch: number; readonly total: number; readonly rate: number; readonly metrics: StepMetrics }) => void | Promise<void>;
+  /** After each checkpoint is written. */
+  readonly onCheckpoint?: (step: number) => void | Promise<void>;
+  /** Once the run ends (finished, stopped or out of time): the step and the last sample L1. */
+  readonly onEnd?: (e: { readonly step: number; readonly finished: boolean; readonly sampleL1: number | undefined; readonly seconds: number }) => void | Promise<void>;
+}
 
 
 export const runLoop = async (input: LoopInput, out: (line: string) => void): Promise<number> => {
@@ -99,6 +109,7 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
     await flush(true); // the log covers every step the checkpoint does
     await saveTrainState(paths.checkpoint, s);
     lastCheckpoint = s.step;
+    await input.hooks?.onCheckpoint?.(s.step);
   };
 
   const onStep = async (s: TrainState, m: StepMetrics) => {
@@ -107,6 +118,7 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
     pending.push({ step: s.step, epoch: s.epoch, ...m });
     const rate = (s.step - startStep) / ((performance.now() - started) / 1000);
     if (!quiet) bar.update(s.step, { epoch: s.epoch, losses: showLosses(m), rate: rate.toFixed(2) });
+    await input.hooks?.onStep?.({ step: s.step, epoch: s.epoch, total: input.totalSteps, rate, metrics: m });
     if (pending.length >= 20) await flush();
     if (s.step % config.checkpointEvery === 0) await checkpoint(s);
     if (s.step % config.sampleEvery === 0) await sample(s);
@@ -137,6 +149,7 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   if (lastCheckpoint === undefined) out(`no checkpoint: nothing was trained; the same command starts the run again`);
   else out(`checkpoint: ${paths.checkpoint} (step ${state.step})${trap.signal !== undefined || outOfTime ? `; continue with: ${resume}` : ''}`);
   out(`report: ${paths.report}`);
+  await input.hooks?.onEnd?.({ step: state.step, finished: trap.signal === undefined && !outOfTime, sampleL1: lastSampleL1, seconds: Number(seconds) });
   disposeState(state);
   return trap.signal === undefined ? 0 : exitCodeOf(trap.signal);
 

@@ -31,10 +31,10 @@ import { checkSpec, discriminatorsOf, dShapeOf, initTrainState, type Pix2PixSpec
 import { cliPhrasing, UsageError } from './flags.ts';
 import { exitCodeOf, trapStopSignals, type Trap } from './signals.ts';
 import { configFromFlags, decodeTrainFlags, differences, resumeConfig, type TrainFlags } from './train-flags.ts';
-import { runLoop, TrainingFailed } from './train-loop.ts';
+import { runLoop, TrainingFailed, type TrainHooks } from './train-loop.ts';
 
 export { trainHelp } from './train-flags.ts';
-export { TrainingFailed } from './train-loop.ts';
+export { TrainingFailed, type TrainHooks } from './train-loop.ts';
 
 const note = (line: string): void => console.error(`note: ${line}`);
 
@@ -239,7 +239,8 @@ const begin = async (dir: string, plan: Plan, ready: Ready): Promise<{ state: Tr
   return { state: fresh.right, lastCheckpoint: undefined };
 };
 
-export const trainCommand = async (argv: readonly string[], out: (line: string) => void): Promise<number> => {
+/** `pix2pix train ARGV`; `hooks` (in-process callers: sweep workers) hear each step, checkpoint and the end. */
+export const trainCommand = async (argv: readonly string[], out: (line: string) => void, hooks?: TrainHooks): Promise<number> => {
   const f = decodeTrainFlags(argv);
   if (f.out === undefined) throw new UsageError('--out is required (the run directory, e.g. runs/facades)');
   const dir = f.out;
@@ -274,7 +275,7 @@ export const trainCommand = async (argv: readonly string[], out: (line: string) 
     }
     const { state, lastCheckpoint } = await begin(dir, plan, ready);
     training = true;
-    return await runLoop({ dir, flags: f, config: plan.config, ...ready, stream: ready.streamFrom(state), state, lastCheckpoint, trap }, out);
+    return await runLoop({ dir, flags: f, config: plan.config, ...ready, stream: ready.streamFrom(state), state, lastCheckpoint, trap, ...(hooks ? { hooks } : {}) }, out);
   } finally {
     trap.release();
     lock?.release();

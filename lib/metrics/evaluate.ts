@@ -42,6 +42,8 @@ export interface EvaluateOptions {
   readonly data: string;
   /** Default 'test' (as `pix2pix test`). */
   readonly split?: string;
+  /** Files [start, end) of the sorted split (negative from the end, as Array.slice; end omitted: to the end). */
+  readonly range?: readonly [number, number?];
   /** At most this many pairs (the first ones, naturally sorted). Default all. */
   readonly max?: number;
   /** Dropout noise: pair i uses seed + i. Default 0. */
@@ -156,7 +158,7 @@ export const evaluateRun = async (opts: EvaluateOptions): Promise<EvalReport> =>
       seg = await loadSegmenter(opts.segmenter);
       warnings.push(...checkSegmenter(run, opts.run, seg, opts.segmenter));
     }
-    const data = await openDataset({ root: opts.data, layout: config.layout, split, direction: config.direction, inputChannels: config.inChannels, outputChannels: config.outChannels, ...(opts.phrasing ? { phrasing: opts.phrasing } : {}) });
+    const data = await openDataset({ root: opts.data, layout: config.layout, split, direction: config.direction, inputChannels: config.inChannels, outputChannels: config.outChannels, ...(opts.range ? { range: opts.range } : {}), ...(opts.phrasing ? { phrasing: opts.phrasing } : {}) });
     const preprocess = { mode: config.preprocess, loadSize: config.loadSize, cropSize: config.size, noFlip: true, train: false };
     const ex = data.examples[0]!;
     const [h, w] = outputSize(ex.height, ex.width, preprocess);

@@ -10,7 +10,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { describeErrors } from '../core/codecs.ts';
+import { describeErrors, Int, PositiveInt } from '../core/codecs.ts';
 import { decodeConfig, defaultConfig, type TrainConfig } from '../train/config.ts';
 
 export type AxisValue = string | number | boolean;
@@ -27,10 +27,28 @@ export interface SweepRun {
 }
 
 const Value = t.union([t.string, t.number, t.boolean]);
-/** A sweep file: a base config, and axes (a cross product) or an explicit list of variants. */
+
+/**
+ * Where `sweep report` scores the runs (as `pix2pix eval`): a dataset
+ * (default: each run's own --data), a split (default: the run's --val-split
+ * where that folder exists, else test), files [start, end) of it (end 0:
+ * to the end; negative from the end), at most `max` pairs, and the mode.
+ */
+export const SweepEval = t.exact(
+  t.partial({
+    data: t.string,
+    split: t.string,
+    range: t.tuple([Int, Int]),
+    max: PositiveInt,
+    mode: t.keyof({ paper: null, eval: null }),
+  }),
+);
+export type SweepEval = t.TypeOf<typeof SweepEval>;
+
+/** A sweep file: a base config, and axes (a cross product) or an explicit list of variants; where to score them. */
 export const SweepFile = t.intersection([
   t.type({ base: t.record(t.string, t.unknown) }),
-  t.partial({ axes: t.record(t.string, t.array(Value)), variants: t.array(t.record(t.string, Value)) }),
+  t.partial({ axes: t.record(t.string, t.array(Value)), variants: t.array(t.record(t.string, Value)), eval: SweepEval, name: t.string }),
 ]);
 export type SweepFile = t.TypeOf<typeof SweepFile>;
 
@@ -80,10 +98,28 @@ export const sweep = (base: Readonly<Record<string, unknown>>, axes: Axes = {}):
 };
 
 /** A sweep file's runs: its axes' cross product, or its explicit variants (not both). */
-export const sweepOf = (file: unknown, where = 'the sweep'): E.Either<string, readonly SweepRun[]> => {
+export const sweepOf = (file: unknown, where = 'the sweep'): E.Either<string, readonly SweepRun[]> => E.map((s: Sweep) => s.runs)(readSweep(file, where));
+
+const TOP = ['name', 'base', 'axes', 'variants', 'eval'];
+
+/** A decoded sweep file: its runs, and where `sweep report` scores them. */
+export interface Sweep {
+  readonly runs: readonly SweepRun[];
+  readonly eval: SweepEval;
+}
+
+/** A sweep file decoded: its runs (as sweepOf) and its eval section. */
+export const readSweep = (file: unknown, where = 'the sweep'): E.Either<string, Sweep> => {
   const decoded = SweepFile.decode(file);
   if (E.isLeft(decoded)) return E.left(`${where}: ${describeErrors(decoded.left, 'the sweep')}`);
+  const extra = Object.keys(file as object).filter((k) => !TOP.includes(k));
+  if (extra.length > 0) return E.left(`${where}: ${extra.map((k) => `'${k}'`).join(', ')} ${extra.length === 1 ? 'is' : 'are'} not part of a sweep file (it holds ${TOP.join(', ')})`);
   const { base, axes, variants } = decoded.right;
+  const runs = runsOf(base, axes, variants, where);
+  return E.map((r: readonly SweepRun[]) => ({ runs: r, eval: decoded.right.eval ?? {} }))(runs);
+};
+
+const runsOf = (base: Readonly<Record<string, unknown>>, axes: Axes | undefined, variants: ReadonlyArray<Readonly<Record<string, AxisValue>>> | undefined, where: string): E.Either<string, readonly SweepRun[]> => {
   const baseFields = checkFields(`${where}: base`, Object.keys(base));
   if (E.isLeft(baseFields)) return baseFields;
   if (axes !== undefined && variants !== undefined) return E.left(`${where}: give axes (a cross product) or variants (a list), not both`);
