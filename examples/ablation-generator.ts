@@ -3,29 +3,32 @@
  * U-Net vs the encoder-decoder (the same network with the skips cut),
  * each trained with L1 and with L1+cGAN, on facades labels -> photo.
  *
- *   npx tsx examples/ablation-generator.ts [--steps N] [--full] [--data DIR] [--out DIR]
+ * The four variants are one sweep (local worker processes, or --queue).
+ *
+ *   npx tsx examples/ablation-generator.ts [--steps N] [--full] [--data DIR] [--out DIR] [--workers N | --queue URL]
  */
-import { cgan, disposeTree, encoderDecoder, l1, patchDiscriminator, plus, unet } from '../lib/node.ts';
-import { exampleArgs, facades, fmt, heldOut, markdownTable, report, runVariants, startBackend, type Variant } from './lib/experiment.ts';
+import { disposeTree } from '../lib/node.ts';
+import { exampleArgs, facades, fmt, heldOut, markdownTable, report, startBackend } from './lib/experiment.ts';
 import { getSegmenter } from './lib/segmenter.ts';
+import { sweepVariants, type ConfigVariant } from './lib/sweep-variants.ts';
 
 const args = exampleArgs('ablation-generator');
 const backend = await startBackend(args);
 const data = facades(args.data, args.full);
 const run = { steps: args.steps ?? (args.full ? 200 * 360 : 1500), seed: 0, batch: 1 };
-const net = { depth: Math.log2(data.size), ngf: args.full ? 64 : 32 };
-const D = () => patchDiscriminator(70, { ndf: net.ngf });
+const ngf = args.full ? 64 : 32;
 
-const variants: Variant[] = [
-  { name: 'Encoder-decoder, L1', generator: encoderDecoder(net), discriminator: D(), objective: l1(100) },
-  { name: 'Encoder-decoder, L1+cGAN', generator: encoderDecoder(net), discriminator: D(), objective: plus(l1(100), cgan()) },
-  { name: 'U-Net, L1', generator: unet(net), discriminator: D(), objective: l1(100) },
-  { name: 'U-Net, L1+cGAN', generator: unet(net), discriminator: D(), objective: plus(l1(100), cgan()) },
-];
+// encoderDecoderN is unetN with the skips cut; both with the 70x70 PatchGAN.
+const variants: ConfigVariant[] = [
+  ['Encoder-decoder, L1', 'encoderDecoder', 'l1'],
+  ['Encoder-decoder, L1+cGAN', 'encoderDecoder', 'l1+cgan'],
+  ['U-Net, L1', 'unet', 'l1'],
+  ['U-Net, L1+cGAN', 'unet', 'l1+cgan'],
+].map(([name, g, objective]) => ({ name: name!, config: { generator: `${g}${data.size}`, objective: objective!, discriminator: 'patch70', ngf, ndf: ngf } }));
 
 const pairs = await heldOut(data);
 const segmenter = await getSegmenter(data, run, args.full);
-const results = await runVariants(data, variants, run, pairs, backend.name, segmenter);
+const results = await sweepVariants(data, variants, run, pairs, args, segmenter);
 const rows = results.map(({ name, scores: s, fcn, seconds }) => [
   name, fmt(s.l1), fmt(s.ssim), fmt(s.psnr, 2), fmt(fcn?.pixelAccuracy), fmt(fcn?.meanClassAccuracy), fmt(fcn?.meanIoU), fmt(seconds, 0),
 ]);

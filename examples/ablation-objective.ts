@@ -6,31 +6,36 @@
  * FCN-style score (a photo -> labels network of this library segments the
  * generated photos).
  *
- *   npx tsx examples/ablation-objective.ts [--steps N] [--full] [--data DIR] [--out DIR]
+ * The five variants are one sweep (the library's `pix2pix sweep`
+ * machinery): trained by local worker processes, or by `pix2pix worker`s
+ * on any machines with --queue redis://HOST:PORT.
+ *
+ *   npx tsx examples/ablation-objective.ts [--steps N] [--full] [--data DIR] [--out DIR] [--workers N | --queue URL]
  */
-import { cgan, disposeTree, gan, l1, patchDiscriminator, plus, unet } from '../lib/node.ts';
-import { asImage, exampleArgs, facades, fcnOf, fmt, heldOut, markdownTable, report, runVariants, startBackend, type Variant } from './lib/experiment.ts';
+import { disposeTree } from '../lib/node.ts';
+import { asImage, exampleArgs, facades, fcnOf, fmt, heldOut, markdownTable, report, startBackend } from './lib/experiment.ts';
 import { getSegmenter } from './lib/segmenter.ts';
+import { sweepVariants, type ConfigVariant } from './lib/sweep-variants.ts';
 
 const args = exampleArgs('ablation-objective');
 const backend = await startBackend(args);
 const data = facades(args.data, args.full);
 const run = { steps: args.steps ?? (args.full ? 200 * 360 : 1500), seed: 0, batch: 1 };
-const depth = Math.log2(data.size);
 const ngf = args.full ? 64 : 32;
 
-const variants: Variant[] = [
-  { name: 'L1', objective: l1(100) },
-  { name: 'GAN', objective: gan() },
-  { name: 'cGAN', objective: cgan() },
-  { name: 'L1+GAN', objective: plus(l1(100), gan()) },
-  { name: 'L1+cGAN', objective: plus(l1(100), cgan()) },
-].map((v) => ({ ...v, generator: unet({ depth, ngf }), discriminator: patchDiscriminator(70, { ndf: ngf }) }));
+// The same U-Net and 70x70 PatchGAN; lambda 100 weighs L1.
+const variants: ConfigVariant[] = [
+  ['L1', 'l1'],
+  ['GAN', 'gan'],
+  ['cGAN', 'cgan'],
+  ['L1+GAN', 'l1+gan'],
+  ['L1+cGAN', 'l1+cgan'],
+].map(([name, objective]) => ({ name: name!, config: { objective: objective!, generator: `unet${data.size}`, discriminator: 'patch70', ngf, ndf: ngf } }));
 
 const pairs = await heldOut(data);
 const segmenter = await getSegmenter(data, run, args.full);
 const real = fcnOf(segmenter, pairs.map((p) => asImage(p, 'y')), pairs);
-const results = await runVariants(data, variants, run, pairs, backend.name, segmenter);
+const results = await sweepVariants(data, variants, run, pairs, args, segmenter);
 const rows = results.map(({ name, scores: s, fcn, seconds }) => [
   name, fmt(s.l1), fmt(s.ssim), fmt(s.psnr, 2), fmt(s.lab?.L.intersection), fmt(s.lab?.a.intersection), fmt(s.lab?.b.intersection), fmt(s.lab?.b.kl),
   fmt(fcn?.pixelAccuracy), fmt(fcn?.meanClassAccuracy), fmt(fcn?.meanIoU), fmt(seconds, 0),

@@ -70,7 +70,7 @@ export { encodeNpy } from './io/npy.ts';
 export { exportOnnx, ONNX_OPSET, type OnnxExportOptions } from './interop/onnx.ts';
 export { float, type GraphBuilder, type AttrValue } from './core/graph.ts';
 // Sweeps: a base config and axes as named run configs (the runners come with issue 14).
-export { sweep, sweepOf, runName, SweepFile, type Axes, type AxisValue, type SweepRun } from './sweep/sweep.ts';
+export { sweep, sweepOf, readSweep, runName, SweepFile, SweepEval, type Axes, type AxisValue, type Sweep, type SweepRun } from './sweep/sweep.ts';
 export { VERSION } from './version.ts';
 // Backend selection without Node (webgpu, webgl, wasm, cpu); pix2pix-ts/node's adds native and tfjs-node.
 export { useBackend, type BrowserBackendChoice, type BrowserBackendInfo } from './backend/browser.ts';

@@ -102,16 +102,27 @@ export interface ExampleArgs {
   readonly data: string;
   readonly out: string;
   readonly backend: string;
+  /** Examples that train through a sweep: local worker processes (default: one per 2 cores) or a BullMQ queue. */
+  readonly workers?: number;
+  readonly queue?: string;
 }
 
-/** Flags every example takes: --full, --steps N, --data DIR, --out DIR, --backend NAME. */
+/** Flags every example takes: --full, --steps N, --data DIR, --out DIR, --backend NAME (and, where it trains a sweep, --workers N, --queue URL). */
 export const exampleArgs = (name: string): ExampleArgs => {
   const { values } = parseArgs({
-    options: { full: { type: 'boolean', default: false }, steps: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string', default: 'auto' } },
+    options: { full: { type: 'boolean', default: false }, steps: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string', default: 'auto' }, workers: { type: 'string' }, queue: { type: 'string' } },
   });
   const data = values.data ?? ['../shared/datasets/facades', 'datasets/facades'].find((d) => existsSync(join(d, 'train')));
   if (!data) throw new Error('no facades data: pass --data DIR, or fetch it with `npx pix2pix download facades --dest datasets`');
-  return { full: values.full!, steps: values.steps ? Number(values.steps) : undefined, data, out: values.out ?? join('runs', 'examples', name), backend: values.backend! };
+  return {
+    full: values.full!,
+    steps: values.steps ? Number(values.steps) : undefined,
+    data,
+    out: values.out ?? join('runs', 'examples', name),
+    backend: values.backend!,
+    ...(values.workers ? { workers: Number(values.workers) } : {}),
+    ...(values.queue ? { queue: values.queue } : {}),
+  };
 };
 
 /** The facades split every example uses: the last 40 files of train are held out, never trained on. */

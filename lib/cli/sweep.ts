@@ -95,6 +95,8 @@ const showState = (st: RunState): string => {
       return 'waiting';
     case 'partial':
       return `cut off at step ${st.step} (resumes from its checkpoint)`;
+    case 'active':
+      return `active on ${st.holder}${st.step === undefined ? '' : `, checkpoint at step ${st.step}`}`;
     case 'failed':
       return `failed${st.step === undefined ? '' : ` at step ${st.step}`}: ${st.error}`;
     case 'done':

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/file.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { readTrainMeta } from '../train/checkpoint.ts';
-import { inspectRunDir, readConfig, runCheckpoint, RunError, writeConfig } from '../train/run-dir.ts';
+import { lockHolder } from '../io/lock.ts';
+import { inspectRunDir, readConfig, runCheckpoint, RunError, runPaths, writeConfig } from '../train/run-dir.ts';
 import { differences } from '../cli/train-flags.ts';
 import type { SweepRun } from './sweep.ts';
 
@@ -46,6 +47,8 @@ export type RunState =
   | { readonly kind: 'invalid'; readonly error: string }
   | { readonly kind: 'pending' }
   | { readonly kind: 'partial'; readonly step: number }
+  /** A process holds its lock (training it now, or on another host and not known dead). */
+  | { readonly kind: 'active'; readonly holder: string; readonly step: number | undefined }
   | { readonly kind: 'failed'; readonly error: string; readonly step: number | undefined }
   | { readonly kind: 'done'; readonly done: RunDone };
 
@@ -59,6 +62,8 @@ export const runState = async (out: string, run: SweepRun): Promise<RunState> =>
   if (done !== undefined) return { kind: 'done', done };
   const version = existsSync(dir) ? await runCheckpoint(dir) : undefined;
   const step = version === undefined ? undefined : (await readTrainMeta(version.path)).step;
+  const holder = existsSync(dir) ? lockHolder(runPaths(dir).lock) : undefined;
+  if (holder !== undefined) return { kind: 'active', holder: `${holder.holder.host}:${holder.holder.pid}`, step };
   const failed = await readJson<{ error: string }>(join(dir, 'failed.json'));
   if (failed !== undefined) return { kind: 'failed', error: failed.error, step };
   return step === undefined ? { kind: 'pending' } : { kind: 'partial', step };
