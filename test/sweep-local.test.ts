@@ -12,10 +12,13 @@ import { checkpointStep, range1, scratch, stepRecords, weightsOf } from './helpe
 const runDir = (out: string, name: string) => join(out, 'runs', name);
 const doneOf = (out: string, name: string) => JSON.parse(readFileSync(join(runDir(out, name), 'done.json'), 'utf8')) as { worker: string; step: number };
 
+let fourByTwo: string | undefined; // the first test's sweep folder, which the report test reads
+
 describe('sweep run --workers (local worker processes)', () => {
   it('a 4-variant x 2-seed sweep on 2 worker processes: every run equals its config trained alone', async () => {
     const root = scratch('sweep-local');
     const out = join(root, 'out');
+    fourByTwo = out;
     const file = writeSweep(root, { base: baseLess('ndf'), axes: { objective: ['l1', 'l1+cgan'], ndf: [8, 16], seed: [0, 1] } });
     const run = cli('sweep', 'run', file, '--out', out, '--workers', '2', '--threads', '1');
     const exit = await exitOf(run, 180_000);
@@ -32,6 +35,32 @@ describe('sweep run --workers (local worker processes)', () => {
     const again = cli('sweep', 'run', file, '--out', out, '--workers', '2');
     expect((await exitOf(again)).code).toBe(0);
     expect(again.stdout()).toContain('0 trained, 8 already done');
+  });
+
+  it("sweep report: per variant, the mean and sample std over seeds of each run's pix2pix eval scores", async () => {
+    const out = fourByTwo!;
+    const report = cli('sweep', 'report', '--out', out);
+    expect((await exitOf(report)).code, report.stderr()).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'report', 'report.json'), 'utf8')) as { variants: Array<{ name: string; runs: string[]; metrics: Record<string, { mean: number; std: number }> }> };
+    expect(json.variants.map((v) => v.name)).toEqual(['objective=l1,ndf=8', 'objective=l1,ndf=16', 'objective=l1+cgan,ndf=8', 'objective=l1+cgan,ndf=16']);
+    const md = readFileSync(join(out, 'report', 'report.md'), 'utf8');
+    for (const v of json.variants) {
+      expect(v.runs).toEqual([0, 1].map((s) => `${v.name},seed=${s}`));
+      // The oracle: pix2pix eval of each run (the fixture has val/, the runs' held-out split), then mean and std by hand.
+      const scores = [];
+      for (const run of v.runs) {
+        const e = cli('eval', '--run', join(out, 'runs', run), '--data', TINY_BASE.data, '--split', 'val', '--json', '-');
+        expect((await exitOf(e)).code, e.stderr()).toBe(0);
+        scores.push((JSON.parse(e.stdout()) as { mean: { l1: number; ssim: number } }).mean);
+      }
+      for (const k of ['l1', 'ssim'] as const) {
+        const [a, b] = [scores[0]![k], scores[1]![k]];
+        expect(v.metrics[k]!.mean).toBeCloseTo((a + b) / 2, 12);
+        expect(v.metrics[k]!.std).toBeCloseTo(Math.abs(a - b) / Math.SQRT2, 12); // n = 2: |a - b| / sqrt(2)
+      }
+      expect(md).toContain(`| ${v.name} | 2 | ${v.metrics['l1']!.mean.toFixed(4)} ± ${v.metrics['l1']!.std.toFixed(4)} |`);
+    }
+    expect(readFileSync(join(out, 'report', 'index.html'), 'utf8')).toContain('../runs/objective=l1,ndf=8,seed=0/samples/');
   });
 
   it('a worker killed with -9 mid-run: a new worker resumes the run from its checkpoint and it ends as the uninterrupted run', async () => {

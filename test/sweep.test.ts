@@ -2,7 +2,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runName, sweep, sweepOf } from '../lib/sweep/sweep.ts';
+import { groupVariants, meanStd } from '../lib/sweep/report.ts';
+import { readSweep, runName, sweep, sweepOf } from '../lib/sweep/sweep.ts';
 
 const base = { data: 'datasets/facades', direction: 'BtoA', size: 64, loadSize: 72, generator: 'unet64', ngf: 32, ndf: 32 };
 const right = <A>(e: E.Either<string, A>): A => {
@@ -64,3 +65,32 @@ describe('sweepOf(file)', () => {
     expect(sweepOf({ axes: {} }, 't1.json')).toEqual(E.left(expect.stringMatching(/^t1\.json: .*base/)));
   });
 });
+
+describe('readSweep and the report arithmetic', () => {
+  it("a sweep file's eval section decodes; a top-level key that is not part of a sweep file fails it, naming the key", () => {
+    const s = right(readSweep({ base, axes: { seed: [0, 1] }, eval: { split: 'train', range: [-40, 0] } }));
+    expect(s.eval).toEqual({ split: 'train', range: [-40, 0] });
+    expect(s.runs.map((r) => r.name)).toEqual(['seed=0', 'seed=1']);
+    const bad = readSweep({ base, axis: { seed: [0, 1] } }, 'f.json');
+    expect(E.isLeft(bad) && bad.left).toMatch(/^f\.json: 'axis' is not part of a sweep file/);
+    expect(E.isLeft(readSweep({ base, eval: { split: 3 } }))).toBe(true);
+  });
+
+  it('meanStd is the mean and the sample (n - 1) standard deviation; one value has no std', () => {
+    const s = meanStd([2, 4, 4, 4, 5, 5, 7, 9]);
+    expect(s.mean).toBe(5);
+    expect(s.std).toBeCloseTo(Math.sqrt(32 / 7), 14); // squared deviations sum to 32
+    expect(meanStd([3]).std).toBeNull();
+  });
+
+  it('groupVariants groups runs by their overrides less the seed, in first-seen order', () => {
+    const runs = right(sweep(base, { objective: ['l1', 'cgan'], seed: [0, 1, 2] }));
+    const scores = (v: number) => ({ l1: v, l2: 0, psnr: 0, ssim: 0, labL: 0, labA: 0, labB: 0 });
+    const rows = groupVariants(runs.map((run, i) => ({ run, scores: scores(i) })));
+    expect(rows.map((r) => [r.name, r.runs.length, r.seeds, r.metrics.l1.mean])).toEqual([
+      ['objective=l1', 3, [0, 1, 2], 1],
+      ['objective=cgan', 3, [0, 1, 2], 4],
+    ]);
+  });
+});
+
