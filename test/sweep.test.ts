@@ -2,6 +2,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { connectionOf } from '../lib/sweep/queue.ts';
 import { groupVariants, meanStd } from '../lib/sweep/report.ts';
 import { readSweep, runName, sweep, sweepOf } from '../lib/sweep/sweep.ts';
 
@@ -94,3 +95,13 @@ describe('readSweep and the report arithmetic', () => {
   });
 });
 
+
+describe('connectionOf (the --queue URL)', () => {
+  it('reads host, port, password and database from a redis:// URL, and names what is wrong with any other', () => {
+    expect(connectionOf('redis://:s%40cret@10.0.0.5:6380/2')).toMatchObject({ host: '10.0.0.5', port: 6380, password: 's@cret', db: 2, maxRetriesPerRequest: null });
+    expect(connectionOf('redis://queue-host')).toMatchObject({ host: 'queue-host', port: 6379 });
+    expect(() => connectionOf('http://queue-host:6379')).toThrow(/--queue http:\/\/queue-host:6379: expected a redis:\/\/ URL/);
+    expect(() => connectionOf('queue-host:6379')).toThrow(/expected a redis:\/\/ URL|not a URL/);
+    expect(() => connectionOf('redis://h:1/x')).toThrow(/the path must be a database number, got \/x/);
+  });
+});

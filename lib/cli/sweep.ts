@@ -4,11 +4,15 @@
  * they stand, and their scores as one table.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { writeFileAtomic } from '../io/file.ts';
+import { pidExists } from '../io/pid.ts';
 import { defaultWorkers, runLocal } from '../sweep/local.ts';
+import type { JobProgress } from '../sweep/job.ts';
 import { DEFAULT_QUEUE, enqueueSweep, sweepJobs, type JobStatus } from '../sweep/queue.ts';
 import { sweepReport } from '../sweep/report.ts';
 import { runState, sweepPaths, type RunState } from '../sweep/runs.ts';
@@ -104,11 +108,20 @@ const showState = (st: RunState): string => {
   }
 };
 
+/** A worker on this host whose process has ended (other hosts cannot be checked from here). */
+const gone = (worker: string | undefined): boolean => {
+  const m = worker === undefined ? null : /^(.*):(\d+)$/.exec(worker);
+  return m !== null && m[1] === hostname() && !pidExists(Number(m[2]));
+};
+
+/** 3 decimals, or 3 significant digits for small values (a learning rate). */
+const num = (v: number): string => (v !== 0 && Math.abs(v) < 0.01 ? v.toPrecision(3) : v.toFixed(3));
+
 const showJob = (j: JobStatus): string => {
   switch (j.state) {
     case 'active': {
       const p = j.progress;
-      return `active on ${p.worker ?? '?'} at step ${p.step ?? 0}/${p.total ?? '?'}${p.eta != null ? `, ETA ${p.eta} s` : ''}${p.losses && Object.keys(p.losses).length > 0 ? `, ${Object.entries(p.losses).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ')}` : ''}`;
+      return `${gone(p.worker) ? '(worker gone: back on the queue when its lock expires) ' : ''}active on ${p.worker ?? '?'} at step ${p.step ?? 0}/${p.total ?? '?'}${p.eta != null ? `, ETA ${p.eta} s` : ''}${p.losses && Object.keys(p.losses).length > 0 ? `, ${Object.entries(p.losses).map(([k, v]) => `${k} ${num(v)}`).join(' ')}` : ''}`;
     }
     case 'completed':
       return `done: step ${j.done.step}, ${j.done.seconds.toFixed(1)} s on ${j.done.worker}`;
@@ -131,6 +144,9 @@ const runCmd = async (file: string | undefined, f: t.TypeOf<typeof Flags>, out: 
   const { json, sweep } = await loadSweep(file);
   await claimOut(f.out, json);
   if (f.queue !== undefined) {
+    const relative = [...new Set(sweep.runs.flatMap((r) => (r.config._tag === 'Right' && !isAbsolute(r.config.right.data) ? [r.config.right.data] : [])))];
+    if (relative.length > 0) console.error(`note: data ${relative.join(', ')} is a relative path: each worker reads it from its own working directory (give an absolute path on shared storage)`);
+    if (!isAbsolute(f.out)) console.error(`note: --out ${f.out} is relative: jobs carry its absolute path ${resolve(f.out)}, which every worker must see`);
     const q = await enqueueSweep(f.queue, f.out, sweep.runs, f.queueName);
     out(`${f.out}: ${sweep.runs.length} runs on ${f.queue} (queue ${f.queueName ?? DEFAULT_QUEUE}): ${q.added} enqueued, ${q.retried} failed ones retried, ${q.kept} already there`);
     if (!f.wait) {
@@ -147,7 +163,22 @@ const runCmd = async (file: string | undefined, f: t.TypeOf<typeof Flags>, out: 
     }
   }
   out(`${f.out}: ${sweep.runs.length} runs, ${Math.min(f.workers ?? defaultWorkers(), sweep.runs.length)} local worker(s)`);
-  const r = await runLocal({ out: f.out, runs: sweep.runs, ...(f.workers ? { workers: f.workers } : {}), ...(f.threads ? { threads: f.threads } : {}), ...(f.backend ? { backend: f.backend } : {}), log: out });
+  // Every minute, where the running runs stand (the workers' progress messages).
+  const latest = new Map<string, JobProgress>();
+  const timer = setInterval(() => {
+    const running = [...latest].filter(([, p]) => p.step < p.total);
+    if (running.length > 0) out(`running: ${running.map(([n, p]) => `${n} step ${p.step}/${p.total}${p.eta === null ? '' : ` (ETA ${p.eta} s)`}`).join('; ')}`);
+  }, 60_000);
+  timer.unref();
+  const r = await runLocal({
+    out: f.out,
+    runs: sweep.runs,
+    ...(f.workers ? { workers: f.workers } : {}),
+    ...(f.threads ? { threads: f.threads } : {}),
+    ...(f.backend ? { backend: f.backend } : {}),
+    log: out,
+    onProgress: (name, p) => void latest.set(name, p),
+  }).finally(() => clearInterval(timer));
   out(`${r.done.length} trained, ${r.skipped.length} already done, ${r.failed.length} failed${r.left.length > 0 ? `, ${r.left.length} left` : ''}`);
   for (const x of r.failed) out(`failed: ${x.error}`);
   if (r.signal !== undefined) {
