@@ -14,7 +14,7 @@ const doneOf = (out: string, name: string) => JSON.parse(readFileSync(join(runDi
 
 let fourByTwo: string | undefined; // the first test's sweep folder, which the report test reads
 
-describe('sweep run --workers (local worker processes)', () => {
+describe('sweep run --workers (local worker processes)', { timeout: 300_000 }, () => {
   it('a 4-variant x 2-seed sweep on 2 worker processes: every run equals its config trained alone', async () => {
     const root = scratch('sweep-local');
     const out = join(root, 'out');

@@ -34,7 +34,7 @@ const stopAll = async (workers: readonly Child[]) => {
   for (const w of workers) await exitOf(w, 30_000);
 };
 
-describe.skipIf(skipRedis)('sweep run --queue (BullMQ on redis-server) with pix2pix worker processes', () => {
+describe.skipIf(skipRedis)('sweep run --queue (BullMQ on redis-server) with pix2pix worker processes', { timeout: 300_000 }, () => {
   it('a 4-variant x 2-seed sweep over 2 workers: every run equals its config trained alone', async () => {
     const redis = await startRedis();
     const root = scratch('queue');

@@ -33,6 +33,7 @@ export interface Redis {
   start(): Promise<void>;
 }
 
+// Every server still running when the test file ends is killed.
 const live = new Set<ChildProcess>();
 afterAll(() => {
   for (const p of live) p.kill('SIGKILL');
@@ -72,6 +73,5 @@ export const startRedis = async (): Promise<Redis> => {
     live.delete(p);
   };
   await start();
-  afterAll(stop);
   return { url: `redis://127.0.0.1:${port}`, port, stop, start };
 };
