@@ -2,7 +2,7 @@
 // worker processes, a worker killed with -9, a sweep stopped and resumed, an
 // invalid config; every run's final weights against the same config trained
 // alone by `pix2pix train`.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitOf, waitUntil } from './helpers/child.ts';
@@ -35,6 +35,15 @@ describe('sweep run --workers (local worker processes)', { timeout: 300_000 }, (
     const again = cli('sweep', 'run', file, '--out', out, '--workers', '2');
     expect((await exitOf(again)).code).toBe(0);
     expect(again.stdout()).toContain('0 trained, 8 already done');
+    // A run trained to its end whose done.json was never written (its worker lost just before): done at once, not failed, not trained on.
+    const first = runDir(out, names[0]!);
+    const weights = weightsOf(first);
+    rmSync(join(first, 'done.json'));
+    const third = cli('sweep', 'run', file, '--out', out, '--workers', '2');
+    expect((await exitOf(third)).code, third.stderr()).toBe(0);
+    expect(third.stdout()).toContain('1 trained, 7 already done, 0 failed');
+    expect(doneOf(out, names[0]!).step).toBe(10);
+    expect(weightsOf(first).equals(weights)).toBe(true);
   });
 
   it("sweep report: per variant, the mean and sample std over seeds of each run's pix2pix eval scores", async () => {

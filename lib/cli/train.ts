@@ -38,6 +38,16 @@ export { TrainingFailed, type TrainHooks } from './train-loop.ts';
 
 const note = (line: string): void => console.error(`note: ${line}`);
 
+/** `--resume` of a run that has trained all its steps (a usage error for a person; done, for a sweep's job). */
+export class RunFinished extends UsageError {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Refuse what `--out` must never be. */
 const refuse = (dir: string, found: RunDirKind, resuming: boolean): void => {
   if (found.kind === 'file') throw new UsageError(`--out ${dir} is a file, not a folder`);
@@ -162,12 +172,9 @@ const prepare = async (plan: Plan, f: TrainFlags): Promise<Ready> => {
   const at = meta?.step ?? 0;
   if (totalSteps <= at) {
     const byEpochs = `the run has finished: step ${at} is the end of its ${totalEpochs} epochs of ${perEpoch} steps (a resumed run keeps --epochs and --epochs-decay)`;
-    if (config.steps === 0 || config.steps > at) throw new UsageError(byEpochs);
-    throw new UsageError(
-      f.steps !== undefined
-        ? `--steps ${config.steps} is not past the run's step ${at}: --steps counts every step from step 0, so pass --steps ${at + 1} or more`
-        : `the run has finished: it was to stop at step ${config.steps} (its --steps); pass --steps ${at + 1} or more to train on`,
-    );
+    if (config.steps === 0 || config.steps > at) throw new RunFinished(byEpochs, at);
+    if (f.steps !== undefined) throw new UsageError(`--steps ${config.steps} is not past the run's step ${at}: --steps counts every step from step 0, so pass --steps ${at + 1} or more`);
+    throw new RunFinished(`the run has finished: it was to stop at step ${config.steps} (its --steps); pass --steps ${at + 1} or more to train on`, at);
   }
 
   // The stream from where a state stands; made once now so that sizes that do not fit fail before anything is written.

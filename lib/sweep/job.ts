@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import type { BackendChoice } from '../backend/index.ts';
-import { trainCommand, type TrainHooks } from '../cli/train.ts';
+import { RunFinished, trainCommand, type TrainHooks } from '../cli/train.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { markDone, markFailed, prepareRun, readDone, type RunDone } from './runs.ts';
 
@@ -83,16 +83,20 @@ export const runJob = async (job: JobSpec, opts: RunJobOptions = {}): Promise<Ru
     // A sweep's run starts with its config and no checkpoint: not news.
     if (!/has no checkpoint yet: starting from step 0$/.test(line)) original(...m);
   };
-  let status: number;
+  let status = 0;
   try {
     status = await trainCommand(['--out', job.dir, '--resume', '--quiet', ...(opts.backend ? ['--backend', opts.backend] : [])], (l) => {
       lines.push(l);
       opts.log?.(l);
     }, hooks);
   } catch (e) {
-    const message = (e as Error).message;
-    await markFailed(job.dir, message);
-    throw new JobFailed(`${job.name}: ${message}`);
+    // Trained to its end by an attempt that was lost before it wrote done.json.
+    if (e instanceof RunFinished) end = { step: e.step, finished: true, sampleL1: undefined, seconds: 0 };
+    else {
+      const message = (e as Error).message;
+      await markFailed(job.dir, message);
+      throw new JobFailed(`${job.name}: ${message}`);
+    }
   } finally {
     console.error = original;
   }
