@@ -5,7 +5,13 @@
  * own process. Prints per configuration our median s/step, PyTorch's, the
  * ratio ours / PyTorch and both peak RSS values.
  *
- *   npm run bench [-- --only train128,infer256] [--backend auto] [--json FILE] [--torch PATH]
+ *   npm run bench [-- --only train128,infer256] [--backend auto] [--json FILE] [--torch PATH] [--data DIR]
+ *
+ * The e2e rows run `pix2pix train` (its defaults: samples every 100 steps,
+ * checkpoints every 500, losses.jsonl) on real files (--data, default
+ * ../shared/datasets/facades, else the bundled facades-mini) against
+ * ../shared/bench/torch_train_loop.py on the same files, and report the
+ * time from our process's start to its first step beside the s/step.
  *
  * PyTorch: apt-get install -y python3-torch libopenblas0-openmp; it runs with
  * /usr/bin/python3 and OpenBLAS's OpenMP build (LD_LIBRARY_PATH), with
@@ -15,6 +21,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchConfigs, type BenchConfig } from './configs.ts';
@@ -25,8 +32,11 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'auto' },
     json: { type: 'string' },
     torch: { type: 'string', default: fileURLToPath(new URL('../../../shared/bench/torch_pix2pix.py', import.meta.url)) },
+    data: { type: 'string' },
   },
 });
+// The e2e rows' files: the 400 facades pairs where ../shared has them, else the bundled 40.
+const e2eData = values.data ?? [fileURLToPath(new URL('../../../shared/datasets/facades', import.meta.url)), fileURLToPath(new URL('../../examples/data/facades-mini', import.meta.url))].find((d) => existsSync(join(d, 'train')))!;
 const selected = values.only ? values.only.split(',').map((n) => n.trim()) : benchConfigs.map((c) => c.name);
 const unknown = selected.filter((n) => !benchConfigs.some((c) => c.name === n));
 if (unknown.length) {
@@ -43,7 +53,14 @@ interface Measured {
 
 const lastJson = (out: string): unknown => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? 'null');
 
-const ours = (c: BenchConfig): (Measured & { backend: string }) | { error: string } => {
+const ours = (c: BenchConfig): (Measured & { backend: string; first_step_s?: number }) | { error: string } => {
+  if (c.kind === 'e2e') {
+    const args = ['--data', e2eData, '--size', String(c.size), '--load', String(c.load), '--generator', `unet${c.size}`, '--ngf', String(c.ngf), '--ndf', String(c.ndf), '--steps', String(c.repeats), '--warmup', String(c.warmup), '--backend', values.backend!];
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./e2e-ours.ts', import.meta.url)), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ') };
+    const o = lastJson(r.stdout) as { backend: string; s_per_step: number; first_step_s: number; peak_rss_mib: number };
+    return { backend: o.backend, median_s: o.s_per_step, min_s: o.s_per_step, peak_rss_mib: o.peak_rss_mib, first_step_s: o.first_step_s };
+  }
   const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./ours.ts', import.meta.url)), c.name, '--backend', values.backend!, '--warmup', String(c.warmup)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ') };
   return lastJson(r.stdout) as Measured & { backend: string };
@@ -64,7 +81,17 @@ const torchEnv = (): NodeJS.ProcessEnv => {
   return env;
 };
 
+const torchLoop = (c: BenchConfig): Measured | { error: string } => {
+  const script = join(values.torch!, '..', 'torch_train_loop.py');
+  const args = [script, '--data', join(e2eData, 'train'), '--size', String(c.size), '--load', String(c.load), '--depth', String(c.depth), '--ngf', String(c.ngf), '--ndf', String(c.ndf), '--steps', String(c.warmup + c.repeats), '--warmup', String(c.warmup), '--threads', String(cpus().length)];
+  const r = spawnSync(python, args, { encoding: 'utf8', env: torchEnv(), maxBuffer: 1 << 26 });
+  if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ') };
+  const o = lastJson(r.stdout) as { s_per_step: number } | null;
+  return o ? { median_s: o.s_per_step, min_s: o.s_per_step, peak_rss_mib: NaN } : { error: 'no timing in the output' };
+};
+
 const torch = (c: BenchConfig): Measured | { error: string } => {
+  if (c.kind === 'e2e') return torchLoop(c);
   const args = [values.torch!, '--size', String(c.kind === 'train' ? c.size : 256), '--depth', String(c.depth), '--ngf', String(c.ngf), '--ndf', String(c.ndf), '--batch', String(c.batch), '--repeats', String(c.repeats), '--warmup', String(c.warmup), '--threads', String(cpus().length)];
   if (c.kind === 'train') args.push('--infer-sizes');
   else args.push('--no-train', '--infer-sizes', String(c.size));
@@ -94,7 +121,8 @@ for (const c of configs) {
     torch_s: torchS,
     ratio: oursS !== undefined && torchS !== undefined ? oursS / torchS : undefined,
     ours_rss_mib: 'error' in a ? undefined : a.peak_rss_mib,
-    torch_rss_mib: b && !('error' in b) ? b.peak_rss_mib : undefined,
+    ...('error' in a || a.first_step_s === undefined ? {} : { ours_first_step_s: a.first_step_s }),
+    torch_rss_mib: b && !('error' in b) && Number.isFinite(b.peak_rss_mib) ? b.peak_rss_mib : undefined,
     ...('error' in a ? { ours_error: a.error } : {}),
     ...(b && 'error' in b ? { torch_error: b.error } : {}),
   };
@@ -102,6 +130,7 @@ for (const c of configs) {
   console.log(
     `${c.name.padEnd(11)} ours ${fmt(row.ours_s)} s  torch ${fmt(row.torch_s)} s  ratio ${fmt(row.ratio, 2)}  ` +
       `rss ours ${fmt(row.ours_rss_mib, 0)} MiB torch ${fmt(row.torch_rss_mib, 0)} MiB  (${row.backend ?? row.ours_error})` +
+      ('ours_first_step_s' in row ? `  first step after ${fmt(row.ours_first_step_s as number, 1)} s` : '') +
       (row.torch_error ? `  torch: ${row.torch_error}` : ''),
   );
 }
