@@ -114,6 +114,29 @@ describe('sweep run --workers (local worker processes)', { timeout: 300_000 }, (
     for (const seed of [0, 1]) expect(weightsOf(runDir(out, `seed=${seed}`)).equals(await aloneWeights({ steps: 200, checkpointEvery: 20, seed })), `seed=${seed}`).toBe(true);
   });
 
+  it('the sweep process killed with -9: its workers stop at their next step with a checkpoint, and the same command resumes both runs', async () => {
+    const root = scratch('sweep-orphans');
+    const out = join(root, 'out');
+    const base = { ...TINY_BASE, steps: 200, checkpointEvery: 20 };
+    const file = writeSweep(root, { base, axes: { seed: [0, 1] } });
+    const run = cli('sweep', 'run', file, '--out', out, '--workers', '2', '--threads', '1');
+    const started = () => [...run.stdout().matchAll(/\[(\d+)\] seed=\d: started/g)].map((m) => Number(m[1]));
+    await waitUntil(run, 'both runs to checkpoint', () => started().length === 2 && [0, 1].every((s) => (checkpointStep(runDir(out, `seed=${s}`)) ?? 0) >= 20), 60_000);
+    const workers = started();
+    run.proc.kill('SIGKILL');
+    await exitOf(run);
+    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\S+ \S+ Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/\(.*\)/, 'x'));
+    const until = Date.now() + 30_000;
+    while (workers.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(workers.filter(alive)).toEqual([]); // no orphan goes on training
+    // They stopped as on SIGTERM (their stderr is still the killed process's pipe), not by crashing.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(run.stderr().match(/SIGTERM: finishing this step and writing a checkpoint/g)?.length, run.stderr()).toBe(2);
+    const again = cli('sweep', 'run', file, '--out', out, '--workers', '2', '--threads', '1');
+    expect((await exitOf(again, 120_000)).code, again.stderr()).toBe(0);
+    for (const seed of [0, 1]) expect(weightsOf(runDir(out, `seed=${seed}`)).equals(await aloneWeights({ steps: 200, checkpointEvery: 20, seed })), `seed=${seed}`).toBe(true);
+  });
+
   it('a run whose config is invalid fails with its decode error (sweep status shows it, exit 1); the others finish', async () => {
     const root = scratch('sweep-invalid');
     const out = join(root, 'out');

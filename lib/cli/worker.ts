@@ -33,9 +33,14 @@ const options = { queue: s, 'queue-name': s, 'lock-seconds': s, backend: s, ipc:
 /** Driven by a parent `sweep run` over IPC: a job at a time until told to exit or stopped. */
 const ipcWorker = (backend: t.TypeOf<typeof backendFlag> | undefined): Promise<number> =>
   new Promise((resolve) => {
-    const send = (m: FromWorker): void => void process.send!(m);
+    const send = (m: FromWorker): void => {
+      if (process.connected) process.send!(m);
+    };
+    // The parent gone (killed): stop as on SIGTERM — the run in hand checkpoints at its next step.
+    process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
     process.on('message', (m: ToWorker) => {
       if (m.type === 'exit') {
+        process.removeAllListeners('disconnect');
         process.disconnect();
         return resolve(0);
       }
@@ -45,7 +50,8 @@ const ipcWorker = (backend: t.TypeOf<typeof backendFlag> | undefined): Promise<n
           send({ type: 'failed', error: e.message, stopped: e instanceof JobStopped });
           // A stopped worker does not take another job.
           if (e instanceof JobStopped) {
-            process.disconnect();
+            process.removeAllListeners('disconnect');
+            if (process.connected) process.disconnect();
             resolve(143);
           }
         },

@@ -78,6 +78,8 @@ export const runLocal = async (o: LocalOptions): Promise<SweepOutcome & { readon
   let signal: string | undefined;
   const busy = new Map<ChildProcess, JobSpec>();
   const all = new Set<ChildProcess>();
+  const ready = new Set<ChildProcess>();
+  let startFailures = 0;
 
   const onSignal = (s: string) => {
     if (signal !== undefined) {
@@ -115,7 +117,10 @@ export const runLocal = async (o: LocalOptions): Promise<SweepOutcome & { readon
         child.on('error', (e) => log(`[${child.pid}] worker: ${e.message}`));
         child.on('message', (m: FromWorker) => {
           const job = busy.get(child);
-          if (m.type === 'ready') return next(child);
+          if (m.type === 'ready') {
+            ready.add(child);
+            return next(child);
+          }
           if (m.type === 'progress') return job && o.onProgress?.(job.name, m.progress);
           if (job === undefined) return;
           busy.delete(child);
@@ -147,6 +152,12 @@ export const runLocal = async (o: LocalOptions): Promise<SweepOutcome & { readon
               log(`[${child.pid}] worker died (${how}) during ${job.name}: a new worker resumes it from its checkpoint`);
               queue.unshift(job);
             }
+          }
+          if (!ready.has(child)) startFailures++;
+          ready.delete(child);
+          if (startFailures >= 3 && signal === undefined) {
+            // A worker that cannot start (a broken install): say so once, not a process a second for ever.
+            for (const j of queue.splice(0)) failed.push({ name: j.name, error: `${j.name}: not run: worker processes exit before they start (the last: ${sig ?? `exit status ${code}`}; its messages are above)` });
           }
           if (signal === undefined && queue.length > 0 && all.size < n) spawn();
           finishIfIdle();
