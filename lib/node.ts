@@ -14,6 +14,6 @@ export { loadSegmenter } from './metrics/load-segmenter.ts';
 export { evaluateRun, type EvaluateOptions, type EvalReport, type ImageResult, type SegmentationSummary } from './metrics/evaluate.ts';
 export { runJob, JobFailed, JobStopped, type JobSpec, type JobProgress, type RunJobOptions } from './sweep/job.ts';
 export { runLocal, defaultWorkers, type LocalOptions, type SweepOutcome } from './sweep/local.ts';
-export { enqueueSweep, startWorker, sweepJobs, connectionOf, DEFAULT_QUEUE, type JobData, type JobStatus, type WorkerOptions } from './sweep/queue.ts';
+export { enqueueSweep, startWorker, sweepJobs, waitForJobs, connectionOf, DEFAULT_QUEUE, type JobData, type JobStatus, type WorkerOptions } from './sweep/queue.ts';
 export { sweepReport, meanStd, groupVariants, markdownOf, REPORT_METRICS, type ReportOptions, type SweepReport, type VariantRow, type Stat } from './sweep/report.ts';
 export { sweepPaths, runState, prepareRun, readDone, type RunDone, type RunState } from './sweep/runs.ts';

@@ -15,7 +15,8 @@ import {
   openDataset,
   readDone,
   runLocal,
-  sweepJobs,
+  waitForJobs,
+  DEFAULT_QUEUE,
   sweepOf,
   sweepPaths,
   type AxisValue,
@@ -55,16 +56,6 @@ const baseOf = async (d: DataSetup, o: RunOptions): Promise<Record<string, unkno
   };
 };
 
-const untilDone = async (url: string, out: string, runs: Parameters<typeof sweepJobs>[2]): Promise<void> => {
-  for (;;) {
-    const jobs = await sweepJobs(url, out, runs);
-    const failed = jobs.find((j) => j.state === 'failed');
-    if (failed && failed.state === 'failed') throw new Error(`${failed.name}: ${failed.error}`);
-    if (jobs.every((j) => j.state === 'completed')) return;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-};
-
 /** Train the variants as one sweep (skipping finished runs), then translate and score each on the held-out pairs. */
 export const sweepVariants = async (
   d: DataSetup,
@@ -85,7 +76,8 @@ export const sweepVariants = async (
   if (args.queue !== undefined) {
     const q = await enqueueSweep(args.queue, out, runs.right);
     console.log(`${q.added} runs enqueued on ${args.queue} (${q.kept} already there): start 'pix2pix worker --queue ${args.queue}' on each machine`);
-    await untilDone(args.queue, out, runs.right);
+    const failed = (await waitForJobs(args.queue, out, runs.right, DEFAULT_QUEUE, 2000)).filter((j) => j.state === 'failed');
+    if (failed.length > 0) throw new Error(failed.map((j) => `${j.name}: ${j.state === 'failed' ? j.error : ''}`).join('\n'));
   } else {
     const r = await runLocal({ out, runs: runs.right, ...(args.workers ? { workers: args.workers } : {}), ...(args.backend !== 'auto' ? { backend: args.backend as 'native' } : {}), log: (l) => console.log(l) });
     if (r.failed.length > 0) throw new Error(r.failed.map((f) => f.error).join('\n'));

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../io/file.ts';
 import { pidExists } from '../io/pid.ts';
 import { defaultWorkers, runLocal } from '../sweep/local.ts';
 import type { JobProgress } from '../sweep/job.ts';
-import { DEFAULT_QUEUE, enqueueSweep, sweepJobs, type JobStatus } from '../sweep/queue.ts';
+import { DEFAULT_QUEUE, enqueueSweep, sweepJobs, waitForJobs, type JobStatus } from '../sweep/queue.ts';
 import { sweepReport } from '../sweep/report.ts';
 import { runState, sweepPaths, type RunState } from '../sweep/runs.ts';
 import { readSweep, type Sweep } from '../sweep/sweep.ts';
@@ -153,14 +153,9 @@ const runCmd = async (file: string | undefined, f: t.TypeOf<typeof Flags>, out: 
       out(`train them with: pix2pix worker --queue ${f.queue}   (on each machine); watch with: pix2pix sweep status --out ${f.out} --queue ${f.queue}`);
       return 0;
     }
-    for (;;) {
-      const jobs = await sweepJobs(f.queue, f.out, sweep.runs, f.queueName);
-      if (jobs.every((j) => j.state === 'completed' || j.state === 'failed')) {
-        for (const l of table(jobs.map((j) => [j.name, showJob(j)]))) out(l);
-        return jobs.some((j) => j.state === 'failed') ? 1 : 0;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    const jobs = await waitForJobs(f.queue, f.out, sweep.runs, f.queueName);
+    for (const l of table(jobs.map((j) => [j.name, showJob(j)]))) out(l);
+    return jobs.some((j) => j.state === 'failed') ? 1 : 0;
   }
   out(`${f.out}: ${sweep.runs.length} runs, ${Math.min(f.workers ?? defaultWorkers(), sweep.runs.length)} local worker(s)`);
   // Every minute, where the running runs stand (the workers' progress messages).

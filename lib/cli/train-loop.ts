@@ -52,8 +52,8 @@ export interface TrainHooks {
   readonly onStep?: (p: { readonly step: number; readonly epoch: number; readonly total: number; readonly rate: number; readonly metrics: StepMetrics }) => void | Promise<void>;
   /** After each checkpoint is written. */
   readonly onCheckpoint?: (step: number) => void | Promise<void>;
-  /** Once the run ends (finished, stopped or out of time): the step and the last sample L1. */
-  readonly onEnd?: (e: { readonly step: number; readonly finished: boolean; readonly sampleL1: number | undefined; readonly seconds: number }) => void | Promise<void>;
+  /** Once the run ends (finished, stopped or out of time): the step, the last sample L1, the training seconds and the backend. */
+  readonly onEnd?: (e: { readonly step: number; readonly finished: boolean; readonly sampleL1: number | undefined; readonly seconds: number; readonly backend: string }) => void | Promise<void>;
 }
 
 
@@ -149,7 +149,7 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   if (lastCheckpoint === undefined) out(`no checkpoint: nothing was trained; the same command starts the run again`);
   else out(`checkpoint: ${paths.checkpoint} (step ${state.step})${trap.signal !== undefined || outOfTime ? `; continue with: ${resume}` : ''}`);
   out(`report: ${paths.report}`);
-  await input.hooks?.onEnd?.({ step: state.step, finished: trap.signal === undefined && !outOfTime, sampleL1: lastSampleL1, seconds: Number(seconds) });
+  await input.hooks?.onEnd?.({ step: state.step, finished: trap.signal === undefined && !outOfTime, sampleL1: lastSampleL1, seconds: Number(seconds), backend: input.backend.name });
   disposeState(state);
   return trap.signal === undefined ? 0 : exitCodeOf(trap.signal);
 

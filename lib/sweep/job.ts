@@ -73,25 +73,17 @@ export const runJob = async (job: JobSpec, opts: RunJobOptions = {}): Promise<Ru
     onCheckpoint: () => report(true),
     onEnd: (e) => void (end = e),
   };
-  const lines: string[] = [];
-  const errors: string[] = [];
   const original = console.error;
-  // train's error lines (notes, a failure's message) go to the job's log and into failed.json.
+  // A sweep's run starts with its config and no checkpoint: train's note saying so is not news.
   console.error = (...m: unknown[]) => {
-    const line = m.join(' ');
-    errors.push(line);
-    // A sweep's run starts with its config and no checkpoint: not news.
-    if (!/has no checkpoint yet: starting from step 0$/.test(line)) original(...m);
+    if (!/has no checkpoint yet: starting from step 0$/.test(m.join(' '))) original(...m);
   };
-  let status = 0;
   try {
-    status = await trainCommand(['--out', job.dir, '--resume', '--quiet', ...(opts.backend ? ['--backend', opts.backend] : [])], (l) => {
-      lines.push(l);
-      opts.log?.(l);
-    }, hooks);
+    // Its only non-zero status is a stop signal's, which onEnd reports as not finished.
+    await trainCommand(['--out', job.dir, '--resume', '--quiet', ...(opts.backend ? ['--backend', opts.backend] : [])], (l) => opts.log?.(l), hooks);
   } catch (e) {
     // Trained to its end by an attempt that was lost before it wrote done.json.
-    if (e instanceof RunFinished) end = { step: e.step, finished: true, sampleL1: undefined, seconds: 0 };
+    if (e instanceof RunFinished) end = { step: e.step, finished: true, sampleL1: undefined, seconds: 0, backend: opts.backend ?? 'unknown' };
     else {
       const message = (e as Error).message;
       await markFailed(job.dir, message);
@@ -100,19 +92,14 @@ export const runJob = async (job: JobSpec, opts: RunJobOptions = {}): Promise<Ru
   } finally {
     console.error = original;
   }
-  if (status !== 0 || end === undefined || !end.finished) {
-    if (end !== undefined && !end.finished) throw new JobStopped(`${job.name}: stopped at step ${end.step} (its checkpoint is written); the next attempt resumes from it`);
-    const message = errors.at(-1) ?? `train exited with status ${status}`;
-    await markFailed(job.dir, message);
-    throw new JobFailed(`${job.name}: ${message}`);
-  }
-  const backend = /backend (\S+)$/.exec(lines.find((l) => l.startsWith('training ')) ?? '')?.[1] ?? 'unknown';
+  if (end === undefined) throw new JobFailed(`${job.name}: train returned without ending its run`);
+  if (!end.finished) throw new JobStopped(`${job.name}: stopped at step ${end.step} (its checkpoint is written); the next attempt resumes from it`);
   const done: RunDone = {
     step: end.step,
     seconds: end.seconds,
     sampleL1: end.sampleL1 ?? null,
     worker,
-    backend,
+    backend: end.backend,
     threads: process.env['OMP_NUM_THREADS'] ?? null,
     at: new Date().toISOString(),
   };

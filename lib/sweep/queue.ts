@@ -181,3 +181,12 @@ export const sweepJobs = async (url: string, out: string, runs: readonly SweepRu
     await queue.close();
   }
 };
+
+/** Poll the sweep's jobs until every one has completed or failed; their final states. */
+export const waitForJobs = async (url: string, out: string, runs: readonly SweepRun[], queueName = DEFAULT_QUEUE, everyMs = 1000): Promise<JobStatus[]> => {
+  for (;;) {
+    const jobs = await sweepJobs(url, out, runs, queueName);
+    if (jobs.every((j) => j.state === 'completed' || j.state === 'failed')) return jobs;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+};
