@@ -12,6 +12,14 @@ import { checkpointStep, range1, scratch, stepRecords, weightsOf } from './helpe
 const runDir = (out: string, name: string) => join(out, 'runs', name);
 const doneOf = (out: string, name: string) => JSON.parse(readFileSync(join(runDir(out, name), 'done.json'), 'utf8')) as { worker: string; step: number };
 
+/** A sweep of seeds 0 and 1, 200 steps each with a checkpoint every 20, running on 2 one-thread workers. */
+const twoSeeds = (name: string) => {
+  const root = scratch(name);
+  const out = join(root, 'out');
+  const file = writeSweep(root, { base: { ...TINY_BASE, steps: 200, checkpointEvery: 20 }, axes: { seed: [0, 1] } });
+  return { out, file, run: cli('sweep', 'run', file, '--out', out, '--workers', '2', '--threads', '1') };
+};
+
 let fourByTwo: string | undefined; // the first test's sweep folder, which the report test reads
 
 describe('sweep run --workers (local worker processes)', { timeout: 300_000 }, () => {
@@ -73,11 +81,7 @@ describe('sweep run --workers (local worker processes)', { timeout: 300_000 }, (
   });
 
   it('a worker killed with -9 mid-run: a new worker resumes the run from its checkpoint and it ends as the uninterrupted run', async () => {
-    const root = scratch('sweep-kill');
-    const out = join(root, 'out');
-    const base = { ...TINY_BASE, steps: 200, checkpointEvery: 20 };
-    const file = writeSweep(root, { base, axes: { seed: [0, 1] } });
-    const run = cli('sweep', 'run', file, '--out', out, '--workers', '2', '--threads', '1');
+    const { out, run } = twoSeeds('sweep-kill');
     const victim = runDir(out, 'seed=0');
     await waitUntil(run, 'seed=0 to checkpoint', () => (checkpointStep(victim) ?? 0) >= 20 && /\[(\d+)\] seed=0: started/.test(run.stdout()), 60_000);
     const pid = Number(/\[(\d+)\] seed=0: started/.exec(run.stdout())![1]);
@@ -93,11 +97,7 @@ describe('sweep run --workers (local worker processes)', { timeout: 300_000 }, (
   });
 
   it('SIGTERM stops the sweep with checkpoints (exit 143); the same command skips what is done and resumes the rest', async () => {
-    const root = scratch('sweep-stop');
-    const out = join(root, 'out');
-    const base = { ...TINY_BASE, steps: 200, checkpointEvery: 20 };
-    const file = writeSweep(root, { base, axes: { seed: [0, 1] } });
-    const run = cli('sweep', 'run', file, '--out', out, '--workers', '2', '--threads', '1');
+    const { out, file, run } = twoSeeds('sweep-stop');
     await waitUntil(run, 'both runs to checkpoint', () => [0, 1].every((s) => (checkpointStep(runDir(out, `seed=${s}`)) ?? 0) >= 20), 60_000);
     run.proc.kill('SIGTERM');
     const exit = await exitOf(run);
@@ -115,11 +115,7 @@ describe('sweep run --workers (local worker processes)', { timeout: 300_000 }, (
   });
 
   it('the sweep process killed with -9: its workers stop at their next step with a checkpoint, and the same command resumes both runs', async () => {
-    const root = scratch('sweep-orphans');
-    const out = join(root, 'out');
-    const base = { ...TINY_BASE, steps: 200, checkpointEvery: 20 };
-    const file = writeSweep(root, { base, axes: { seed: [0, 1] } });
-    const run = cli('sweep', 'run', file, '--out', out, '--workers', '2', '--threads', '1');
+    const { out, file, run } = twoSeeds('sweep-orphans');
     const started = () => [...run.stdout().matchAll(/\[(\d+)\] seed=\d: started/g)].map((m) => Number(m[1]));
     await waitUntil(run, 'both runs to checkpoint', () => started().length === 2 && [0, 1].every((s) => (checkpointStep(runDir(out, `seed=${s}`)) ?? 0) >= 20), 60_000);
     const workers = started();

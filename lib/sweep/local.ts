@@ -12,6 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BackendChoice } from '../backend/index.ts';
+import { STOP_SIGNALS } from '../cli/signals.ts';
 import type { TrainConfig } from '../train/config.ts';
 import type { JobProgress, JobSpec } from './job.ts';
 import { markFailed, runState, sweepPaths, type RunDone } from './runs.ts';
@@ -53,8 +54,6 @@ export const defaultWorkers = (): number => Math.max(1, Math.floor(availablePara
 /** The `pix2pix` bin beside this module: lib/cli/bin.mjs from source, dist/cli/bin.js in the package. */
 const binPath = (): string => fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/bin.mjs' : '../cli/bin.js', import.meta.url));
 
-const STOPS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 export const runLocal = async (o: LocalOptions): Promise<SweepOutcome & { readonly signal?: string }> => {
   const log = o.log ?? ((l: string) => console.error(l));
   const paths = sweepPaths(o.out);
@@ -90,7 +89,7 @@ export const runLocal = async (o: LocalOptions): Promise<SweepOutcome & { readon
     log(`${s}: stopping ${busy.size} running run(s) at their next step, with a checkpoint (again to kill them at once)`);
     for (const c of all) c.kill('SIGTERM');
   };
-  const handlers = STOPS.map((s) => [s, () => onSignal(s)] as const);
+  const handlers = STOP_SIGNALS.map((s) => [s, () => onSignal(s)] as const);
   handlers.forEach(([s, h]) => process.on(s, h));
 
   try {
