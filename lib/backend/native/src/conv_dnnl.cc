@@ -7,7 +7,21 @@
 // reordered once and kept). Primitives (and their reorders and buffers) are
 // cached by op, variant and geometry; a geometry oneDNN rejects, or would
 // only run with its slow reference implementation, is cached as unusable.
+//
+// Signals: oneDNN 2.x's jit sgemm (jit_avx512_common_gemm_f32, behind every
+// "gemm:jit" convolution, which ENGINE_DNNL always is) points rsp into heap
+// memory while it runs, so a signal delivered to a thread inside it writes
+// its frame there and corrupts the heap (uxlfoundation/oneDNN#4845, fixed in
+// 3.11.2; Debian ships 2.6). SIGINT/SIGTERM to stop a run, SIGCHLD from a
+// sweep's workers and a profiler's SIGPROF all did ("corrupted size vs.
+// prev_size"). So no signal reaches a thread running it: the OpenMP threads
+// block every signal for good, the calling thread for the call (what arrives
+// meanwhile is delivered when the call returns).
 #include "conv_engines.h"
+
+#include <omp.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <dnnl.hpp>
 
@@ -134,6 +148,38 @@ std::unique_ptr<Entry> build(ConvOp op, ConvEngine v, const ConvGeom& g) {
   return e;
 }
 
+// Blocks every signal of the calling thread while it lives.
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old_);
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// Every thread of the OpenMP team oneDNN will use blocks all signals, for
+// good (the calling thread's own mask is the caller's SignalsHeld to
+// restore). Once per team size: one parallel region on the first call.
+void hold_signals_in_team() {
+  static int held = 0;
+  const int n = omp_get_max_threads();
+  if (n <= held) return;
+#pragma omp parallel num_threads(n)
+  {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  }
+  held = n;
+}
+
 Entry& entry(ConvOp op, ConvEngine v, const ConvGeom& g) {
   auto& slot = cache[key_of(op, v, g)];
   if (!slot) slot = build(op, v, g);
@@ -143,6 +189,8 @@ Entry& entry(ConvOp op, ConvEngine v, const ConvGeom& g) {
 }  // namespace
 
 bool dnnl_run(ConvOp op, ConvEngine variant, const ConvGeom& g, const float* a, const float* b, float* out) {
+  const SignalsHeld held;
+  hold_signals_in_team();
   try {
     Entry& e = entry(op, variant, g);
     if (!e.usable) return false;
