@@ -46,10 +46,11 @@ export interface ConvAddon {
   impl(op: number, geometry: Int32Array, engine: number): string;
   /**
    * Column-buffer sizes of the sgemm engines: floats per chunk (gemm), floats
-   * per thread tile and fewest positions per tile (gemmSplit); 0 keeps a
-   * value. Returns the values before.
+   * per thread tile and fewest positions per tile (gemmSplit), and the FLOPs
+   * below which a convolution runs on one thread (2^27); 0 or absent keeps
+   * a value. Returns the values before.
    */
-  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number): [number, number, number];
+  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number, singleThreadBelow?: number): [number, number, number, number];
   /** Frees the scratch buffers and cached oneDNN primitives. */
   release(): void;
   /** OpenBLAS's core and build configuration. */

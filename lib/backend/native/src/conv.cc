@@ -8,7 +8,8 @@
 // geom: Int32Array [n, h, w, ci, oh, ow, co, kh, kw, sh, sw, padTop, padLeft]
 // of the forward convolution; engine: a ConvEngine (0 = auto). Each returns
 // the engine that ran. Also: impl(op, geom, engine) -> oneDNN's
-// implementation name, tune(chunk, tile, tileMin) -> the previous values,
+// implementation name, tune(chunk, tile, tileMin, singleThreadBelow) -> the
+// previous values,
 // release(), blas().
 #include <cblas.h>
 #include <omp.h>
@@ -66,7 +67,36 @@ ConvEngine choose(ConvOp op, const ConvGeom& g) {
   }
 }
 
+// Convolutions of fewer FLOPs than this (~134M) run on the calling thread
+// alone. Waking and joining a second OpenMP thread costs more than it saves
+// below it: under KVM a sleeping vCPU takes ~0.1 ms to wake, and at 64x64
+// every layer of the paper's step was faster on one thread than on two, even
+// with the second one spinning. Steps of the paper's nets on 2 cores, in
+// one process, settings interleaved (docs/performance.md): 64x64 50.5 ->
+// 43.8 ms, 128x128 244 -> 236, 256x256 706 -> 634.
+int64_t single_thread_below = int64_t(1) << 27;
+
+// Sets OpenMP's thread count for the scope (OpenBLAS and oneDNN read it per
+// call; oneDNN primitives created inside keep it, and they are cached per
+// geometry, which decides the count).
+class Threads {
+ public:
+  explicit Threads(int n) : previous_(omp_get_max_threads()) {
+    if (n != previous_) omp_set_num_threads(n);
+  }
+  ~Threads() {
+    if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
+  }
+  Threads(const Threads&) = delete;
+  Threads& operator=(const Threads&) = delete;
+
+ private:
+  int previous_;
+};
+
 int run(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, const float* b, float* out) {
+  const double flops = 2.0 * conv_positions(g) * conv_kc(g) * g.co;
+  const Threads threads(flops < double(single_thread_below) ? 1 : omp_get_max_threads());
   if (engine == ENGINE_AUTO) engine = choose(op, g);
   if (engine >= ENGINE_DNNL) {
     if (dnnl_run(op, engine, g, a, b, out)) return engine;
@@ -132,16 +162,18 @@ napi_value impl(napi_env env, napi_callback_info info) {
 }
 
 napi_value tune(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  int64_t v[3] = {0, 0, 0};
+  int64_t v[4] = {0, 0, 0, 0};
   for (size_t i = 0; i < argc && i < 3; i++) get_i64(env, argv[i], &v[i]);
-  int64_t previous[3];
+  int64_t previous[4];
   gemm_tune(v[0], v[1], v[2], previous);
+  previous[3] = single_thread_below;
+  if (argc > 3 && get_i64(env, argv[3], &v[3]) && v[3] > 0) single_thread_below = v[3];
   napi_value r;
-  NAPI_CALL(env, napi_create_array_with_length(env, 3, &r));
-  for (uint32_t i = 0; i < 3; i++) {
+  NAPI_CALL(env, napi_create_array_with_length(env, 4, &r));
+  for (uint32_t i = 0; i < 4; i++) {
     napi_value e;
     NAPI_CALL(env, napi_create_int64(env, previous[i], &e));
     NAPI_CALL(env, napi_set_element(env, r, i, e));

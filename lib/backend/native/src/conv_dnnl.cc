@@ -82,11 +82,12 @@ struct Entry {
   Arg args[3];
 };
 
-using Key = std::array<int64_t, 15>;
+// Primitives keep the thread count they were made with: it is in the key.
+using Key = std::array<int64_t, 16>;
 std::map<Key, std::unique_ptr<Entry>> cache;
 
 Key key_of(ConvOp op, ConvEngine v, const ConvGeom& g) {
-  return {op, v, g.n, g.h, g.w, g.ci, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl};
+  return {op, v, g.n, g.h, g.w, g.ci, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, omp_get_max_threads()};
 }
 
 void set_arg(Arg& a, int id, int slot, bool input, const memory::desc& user, const memory::desc& chosen) {
