@@ -135,9 +135,12 @@ describe('batch stream', () => {
   });
 
   it('decodes `prefetch` batches ahead while the consumer holds one', async () => {
-    for (const prefetch of [0, 2]) {
+    // On the main thread (load) and on the data worker (loadAugmented).
+    for (const [prefetch, onWorker] of [[0, false], [2, false], [0, true], [2, true]] as const) {
       let loads = 0;
-      const counted: Dataset = { ...fixture, load: (i) => (loads++, fixture.load(i)) };
+      const counted: Dataset = onWorker
+        ? { ...fixture, loadAugmented: (i, k, p) => (loads++, fixture.loadAugmented!(i, k, p)) }
+        : { ...fixture, load: (i) => (loads++, fixture.load(i)), loadAugmented: undefined };
       const it = batches(counted, { batchSize: 1, epochs: 10, prefetch, preprocess: { mode: 'none' } })[Symbol.asyncIterator]();
       const first = await it.next();
       await new Promise((r) => setTimeout(r, 100));

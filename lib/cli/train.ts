@@ -254,6 +254,7 @@ export const trainCommand = async (argv: readonly string[], out: (line: string) 
   let found = await inspectRunDir(dir);
   refuse(dir, found, f.resume === true);
   let lock: Lock | undefined;
+  let ready: Ready | undefined;
   let training = false;
   // Before the lock: a signal between taking it and trapping signals would leave it behind.
   const trap: Trap = trapStopSignals(
@@ -273,7 +274,7 @@ export const trainCommand = async (argv: readonly string[], out: (line: string) 
       refuse(dir, found, f.resume === true);
     }
     const plan = await planRun(dir, f, found);
-    const ready = await prepare(plan, f);
+    ready = await prepare(plan, f);
     plan.notes.forEach(note);
     if (lock === undefined) {
       await mkdir(dir, { recursive: true });
@@ -286,5 +287,6 @@ export const trainCommand = async (argv: readonly string[], out: (line: string) 
   } finally {
     trap.release();
     lock?.release();
+    await Promise.all([ready?.train.close?.(), ready?.held?.close?.()]); // the data workers, in a process that goes on (sweep workers)
   }
 };

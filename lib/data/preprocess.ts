@@ -219,10 +219,30 @@ export const applyAugment = (img: FloatImage, p: AugmentParams): FloatImage => {
   return out;
 };
 
-/** Preprocess a pair: one draw of the parameters from `key`, applied to x and y alike. */
-export const preprocessPair = (pair: Pair, key: Key, opts?: PreprocessOptions): Pair => {
-  const p = augmentParams(key, pair.height, pair.width, opts);
-  const x = applyAugment({ height: pair.height, width: pair.width, channels: pair.xChannels, data: pair.x }, p);
-  const y = applyAugment({ height: pair.height, width: pair.width, channels: pair.yChannels, data: pair.y }, p);
-  return { ...pair, height: x.height, width: x.width, x: x.data, y: y.data };
+/**
+ * The resize step alone. Its size comes from the options and the pair's
+ * size, never from a key, so the result can be kept across epochs (the data
+ * worker caches it; ./offload.ts).
+ */
+export const resizePair = (pair: Pair, opts?: PreprocessOptions): Pair => {
+  const p = augmentParams([0, 0], pair.height, pair.width, opts);
+  if (p.resize === null) return pair;
+  const [height, width] = p.resize;
+  const x = resizeImage({ height: pair.height, width: pair.width, channels: pair.xChannels, data: pair.x }, height, width);
+  const y = resizeImage({ height: pair.height, width: pair.width, channels: pair.yChannels, data: pair.y }, height, width);
+  return { ...pair, height, width, x: x.data, y: y.data };
 };
+
+/**
+ * The rest of preprocessPair on a pair already resized by resizePair: the
+ * crop and flip drawn from `key` for the original size (height, width).
+ */
+export const cropFlipResized = (original: { readonly height: number; readonly width: number }, resized: Pair, key: Key, opts?: PreprocessOptions): Pair => {
+  const p: AugmentParams = { ...augmentParams(key, original.height, original.width, opts), resize: null };
+  const x = applyAugment({ height: resized.height, width: resized.width, channels: resized.xChannels, data: resized.x }, p);
+  const y = applyAugment({ height: resized.height, width: resized.width, channels: resized.yChannels, data: resized.y }, p);
+  return { ...resized, height: x.height, width: x.width, x: x.data, y: y.data };
+};
+
+/** Preprocess a pair: one draw of the parameters from `key`, applied to x and y alike. */
+export const preprocessPair = (pair: Pair, key: Key, opts?: PreprocessOptions): Pair => cropFlipResized(pair, resizePair(pair, opts), key, opts);

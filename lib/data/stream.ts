@@ -153,6 +153,7 @@ export const batches = (dataset: Dataset, opts: StreamOptions): AsyncIterable<Ba
   if (startIndex === perEpoch) [startEpoch, startIndex] = [startEpoch + 1, 0];
   const shuffle = opts.shuffle ?? true;
   checkSizes(dataset, batchSize, opts.preprocess);
+  dataset.warmUp?.();
 
   return {
     [Symbol.asyncIterator]: async function* () {
@@ -170,7 +171,11 @@ export const batches = (dataset: Dataset, opts: StreamOptions): AsyncIterable<Ba
         const order = orderOf(epoch);
         const positions = Array.from({ length: Math.min(batchSize, dataset.size - index * batchSize) }, (_, i) => index * batchSize + i);
         const pairs = await Promise.all(
-          positions.map(async (p) => preprocessPair(await dataset.load(order[p]!), augmentKey(key, epoch, p), opts.preprocess)),
+          positions.map(async (p) =>
+            dataset.loadAugmented
+              ? dataset.loadAugmented(order[p]!, augmentKey(key, epoch, p), opts.preprocess)
+              : preprocessPair(await dataset.load(order[p]!), augmentKey(key, epoch, p), opts.preprocess),
+          ),
         );
         return stack(pairs, epoch, index);
       };
