@@ -8,18 +8,29 @@ export type Tree = tf.Tensor | readonly Tree[] | { readonly [key: string]: Tree 
 
 export const isTensor = (t: unknown): t is tf.Tensor => t instanceof tf.Tensor;
 
-/** Every tensor of a tree with its path (`0/1/w`), in a stable order. */
+/** Every tensor of a tree with its path (`0/1/w`), in a stable order: arrays in order, records by sorted key. */
 export const flatten = (tree: Tree, prefix = ''): Array<[string, tf.Tensor]> => {
-  if (isTensor(tree)) return [[prefix, tree]];
-  const entries: Array<[string, Tree]> = Array.isArray(tree)
-    ? (tree as readonly Tree[]).map((t, i) => [String(i), t])
-    : Object.keys(tree)
-        .sort()
-        .map((k) => [k, (tree as { readonly [key: string]: Tree })[k]!]);
-  return entries.flatMap(([k, t]) => flatten(t, prefix === '' ? k : `${prefix}/${k}`));
+  const out: Array<[string, tf.Tensor]> = [];
+  const walk = (t: Tree, path: string): void => {
+    if (isTensor(t)) out.push([path, t]);
+    else if (Array.isArray(t)) (t as readonly Tree[]).forEach((c, i) => walk(c, path === '' ? String(i) : `${path}/${i}`));
+    else for (const k of Object.keys(t).sort()) walk((t as { readonly [key: string]: Tree })[k]!, path === '' ? k : `${path}/${k}`);
+  };
+  walk(tree, prefix);
+  return out;
 };
 
-export const leaves = (tree: Tree): tf.Tensor[] => flatten(tree).map(([, t]) => t);
+/** flatten's tensors without their paths (what a step walks many times: no strings made). */
+export const leaves = (tree: Tree): tf.Tensor[] => {
+  const out: tf.Tensor[] = [];
+  const walk = (t: Tree): void => {
+    if (isTensor(t)) out.push(t);
+    else if (Array.isArray(t)) for (const c of t as readonly Tree[]) walk(c);
+    else for (const k of Object.keys(t).sort()) walk((t as { readonly [key: string]: Tree })[k]!);
+  };
+  walk(tree);
+  return out;
+};
 
 /** Number of scalars in a tree. */
 export const size = (tree: Tree): number => leaves(tree).reduce((n, t) => n + t.size, 0);
@@ -35,13 +46,21 @@ export const mapTree = (tree: Tree, f: (t: tf.Tensor, path: string) => tf.Tensor
 
 export const disposeTree = (tree: Tree): void => leaves(tree).forEach((t) => t.dispose());
 
-/** The same tree with its tensors replaced, in `flatten` order (e.g. by gradients from tf.grads). */
+/** The same tree with its tensors replaced, in `flatten` order (e.g. by gradients from tf.grads); records keep their key order. */
 export const withLeaves = (tree: Tree, tensors: readonly tf.Tensor[]): Tree => {
-  const paths = flatten(tree).map(([p]) => p);
-  if (paths.length !== tensors.length)
-    throw new Error(`withLeaves: the tree has ${paths.length} tensors, got ${tensors.length}`);
-  const byPath = new Map(paths.map((p, i) => [p, tensors[i]!]));
-  return mapTree(tree, (_t, path) => byPath.get(path)!);
+  const n = leaves(tree).length;
+  if (n !== tensors.length) throw new Error(`withLeaves: the tree has ${n} tensors, got ${tensors.length}`);
+  let next = 0;
+  const build = (t: Tree): Tree => {
+    if (isTensor(t)) return tensors[next++]!;
+    if (Array.isArray(t)) return (t as readonly Tree[]).map(build);
+    const record = t as { readonly [key: string]: Tree };
+    const keys = Object.keys(record);
+    const built = new Map<string, Tree>();
+    for (const k of [...keys].sort()) built.set(k, build(record[k]!)); // consumed in flatten's order
+    return Object.fromEntries(keys.map((k) => [k, built.get(k)!]));
+  };
+  return build(tree);
 };
 
 /**
@@ -49,5 +68,13 @@ export const withLeaves = (tree: Tree, tensors: readonly tf.Tensor[]): Tree => {
  * optimiser state with its numbers, an image pool, a step's intermediate
  * results); everything else is passed over.
  */
-export const tensorsIn = (v: unknown): tf.Tensor[] =>
-  isTensor(v) ? [v] : Array.isArray(v) ? v.flatMap(tensorsIn) : v !== null && typeof v === 'object' ? Object.values(v).flatMap(tensorsIn) : [];
+export const tensorsIn = (v: unknown): tf.Tensor[] => {
+  const out: tf.Tensor[] = [];
+  const walk = (x: unknown): void => {
+    if (isTensor(x)) out.push(x);
+    else if (Array.isArray(x)) for (const c of x) walk(c);
+    else if (x !== null && typeof x === 'object') for (const c of Object.values(x)) walk(c);
+  };
+  walk(v);
+  return out;
+};
