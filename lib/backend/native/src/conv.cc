@@ -72,8 +72,9 @@ ConvEngine choose(ConvOp op, const ConvGeom& g) {
 // below it: under KVM a sleeping vCPU takes ~0.1 ms to wake, and at 64x64
 // every layer of the paper's step was faster on one thread than on two, even
 // with the second one spinning. Steps of the paper's nets on 2 cores, in
-// one process, settings interleaved (docs/performance.md): 64x64 50.5 ->
-// 43.8 ms, 128x128 244 -> 236, 256x256 706 -> 634.
+// one process, settings interleaved (test/bench/ab-conv-threads.ts,
+// docs/performance.md): 64x64 52.6 -> 43.9 ms; at 128x128 and 256x256
+// within noise (706 -> 634 ms on one run, 497 -> 518 and 503 -> 502 later).
 int64_t single_thread_below = int64_t(1) << 27;
 
 // Sets OpenMP's thread count for the scope (OpenBLAS and oneDNN read it per
