@@ -17,6 +17,7 @@ import {
 } from '../lib/node.ts';
 import { useBackend } from '../lib/backend/index.ts';
 import { skipNative } from './helpers/native.ts';
+import { weightDiff } from './helpers/weight-diff.ts';
 import { queryPool, emptyPool } from '../lib/train/pool.ts';
 import { optTensors } from '../lib/train/state.ts';
 
@@ -86,24 +87,8 @@ describe("the paper's default trains as the step before terms and optimisers wer
       // Measured on an AMD EPYC (2026-12-02): relative L2 1.9e-6, largest difference 4.1e-5,
       // one element of 306,748 beyond 1e-4 of its tensor's scale (Adam moves a weight by
       // about lr whatever its gradient's size, so a ~0 gradient may step the other way).
-      let d2 = 0;
-      let n2 = 0;
-      let worst = 0;
-      let off = 0;
-      let count = 0;
-      got.forEach(([, w], i) => {
-        const c = cpuWeights![i]![1];
-        const scale = Math.max(1e-3, ...Array.from(c, Math.abs));
-        for (let k = 0; k < c.length; k++) {
-          const d = Math.abs(w[k]! - c[k]!);
-          d2 += d * d;
-          n2 += c[k]! * c[k]!;
-          worst = Math.max(worst, d);
-          if (d > 1e-4 * scale) off++;
-        }
-        count += c.length;
-      });
-      expect(Math.sqrt(d2 / n2)).toBeLessThan(1e-5);
+      const { relL2, worst, off, count } = weightDiff(got, cpuWeights!);
+      expect(relL2).toBeLessThan(1e-5);
       expect(worst).toBeLessThan(2 * 2e-4);
       expect(off).toBeLessThanOrEqual(count / 10_000);
     } finally {

@@ -18,6 +18,7 @@ import { seededValues } from './helpers/conv-cases.ts';
 import { runCli } from './helpers/run-cli.ts';
 import { FACADES, scratch, tinyTrain } from './helpers/tiny-run.ts';
 import { readBytes } from '../lib/data/image.ts';
+import { weightDiff } from './helpers/weight-diff.ts';
 import { skipWebgpu, webgpuProbe } from './helpers/webgpu.ts';
 
 interface Run {
@@ -101,27 +102,10 @@ describe.skipIf(skipWebgpu)(`webgpu in Node (${'adapter' in webgpuProbe ? `${web
       // whose gradient is ~0 may step the other way on another backend's rounding. All but
       // 1 in 1000 elements agree within 1e-4 of their tensor's scale, none differs by more
       // than Adam's 3 steps of 2 lr, and all of G and D together within 1e-4 (relative L2).
-      let d2 = 0;
-      let n2 = 0;
-      let off = 0;
-      let count = 0;
-      let worst = 0;
-      got.weights.forEach(([, w], i) => {
-        const c = want.weights[i]![1];
-        let scale = 1e-3;
-        for (let k = 0; k < c.length; k++) scale = Math.max(scale, Math.abs(c[k]!));
-        for (let k = 0; k < c.length; k++) {
-          const d = Math.abs(w[k]! - c[k]!);
-          d2 += d * d;
-          n2 += c[k]! * c[k]!;
-          worst = Math.max(worst, d);
-          if (d > 1e-4 * scale) off++;
-        }
-        count += c.length;
-      });
+      const { relL2, worst, off, count } = weightDiff(got.weights, want.weights);
       expect(off).toBeLessThanOrEqual(count / 1000);
       expect(worst).toBeLessThanOrEqual(3 * 2 * 2e-4);
-      expect(Math.sqrt(d2 / n2)).toBeLessThan(1e-4);
+      expect(relL2).toBeLessThan(1e-4);
       expect(got.tensors[2]).toBe(got.tensors[1]);
       await tf.setBackend('cpu');
     });
