@@ -17,7 +17,7 @@ import { apiPhrasing, type Phrasing } from '../core/options.ts';
 import { exampleLoader } from './example-loader.ts';
 import { isDirectory, listImages, listSubdirs, mapLimit, naturalCompare } from './files.ts';
 import { DataError, IMAGE_EXTENSIONS, readBytes, readHeader, type Channels } from './image.ts';
-import { dataWorker } from './offload.ts';
+import { withDataWorker } from './offload.ts';
 import type { PreprocessOptions } from './preprocess.ts';
 
 export type Direction = 'AtoB' | 'BtoA';
@@ -295,6 +295,8 @@ export const openDataset = async (opts: DatasetOptions): Promise<Dataset> => {
     if (c !== 1 && c !== 3) throw new RangeError(`${k} must be 1 or 3, got ${String(c)}`);
   }
   const say = opts.phrasing ?? apiPhrasing;
+  const cacheMiB = opts.cacheMiB ?? 256;
+  if (!(cacheMiB >= 0)) throw new RangeError(`${say('cacheMiB')} must be a number of MiB >= 0, got ${cacheMiB}`);
   const dir = await resolveDir(opts.root, layout, opts.split, say);
   const checked = layout === 'aligned' ? await listAligned(dir, opts, verify) : await listSeparate(dir, opts, verify);
   const problems = checked.flatMap((c) => (c.ok ? [] : [c.problem]));
@@ -303,16 +305,6 @@ export const openDataset = async (opts: DatasetOptions): Promise<Dataset> => {
   if (examples.length === 0) throw new DatasetError(dir, `no usable images in ${dir}: ${describeProblems(dir, problems, say)}`, problems);
 
   const loaderOptions = { direction, inputChannels, outputChannels };
-  const load = exampleLoader(examples, loaderOptions);
-  const base = { dir, layout, direction, inputChannels, outputChannels, examples, size: examples.length, skipped: problems, load };
-  if (opts.worker === false) return base;
-  const cacheMiB = opts.cacheMiB ?? 256;
-  if (!(cacheMiB >= 0)) throw new RangeError(`${say('cacheMiB')} must be a number of MiB >= 0, got ${cacheMiB}`);
-  const worker = dataWorker(examples, loaderOptions, cacheMiB * 2 ** 20);
-  const dataset: Dataset = { ...base, loadAugmented: (i, key, preprocess) => worker.load(i, key, preprocess), warmUp: () => worker.warmUp(), close: () => worker.close() };
-  stopWhenCollected.register(dataset, worker);
-  return dataset;
+  const base = { dir, layout, direction, inputChannels, outputChannels, examples, size: examples.length, skipped: problems, load: exampleLoader(examples, loaderOptions) };
+  return opts.worker === false ? base : withDataWorker(base, loaderOptions, cacheMiB * 2 ** 20);
 };
-
-/** A dataset dropped without close() stops its data worker when collected. */
-const stopWhenCollected = new FinalizationRegistry<{ close(): Promise<void> }>((w) => void w.close());

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Key } from '../core/key.ts';
-import type { Example, Pair } from './dataset.ts';
+import type { Dataset, Example, Pair } from './dataset.ts';
 import type { LoaderOptions } from './example-loader.ts';
 import { DataError } from './image.ts';
 import type { PreprocessOptions } from './preprocess.ts';
@@ -92,4 +92,15 @@ export const dataWorker = (examples: readonly Example[], loader: LoaderOptions, 
       if (w) await w.terminate();
     },
   };
+};
+
+/** A dataset dropped without close() stops its data worker when collected. */
+const stopWhenCollected = new FinalizationRegistry<DataWorker>((w) => void w.close());
+
+/** `dataset` with loadAugmented, warmUp and close served by a data worker over its examples. */
+export const withDataWorker = (dataset: Dataset, loader: LoaderOptions, cacheBytes: number): Dataset => {
+  const worker = dataWorker(dataset.examples, loader, cacheBytes);
+  const served: Dataset = { ...dataset, loadAugmented: (i, key, preprocess) => worker.load(i, key, preprocess), warmUp: () => worker.warmUp(), close: () => worker.close() };
+  stopWhenCollected.register(served, worker);
+  return served;
 };
