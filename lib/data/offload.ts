@@ -74,18 +74,17 @@ export const dataWorker = (examples: readonly Example[], loader: LoaderOptions, 
     w.unref(); // idle until a load
     return w;
   };
+  const running = (): Worker => (worker ??= start());
   return {
     load: (index, key, preprocess) =>
       new Promise<Pair>((resolve, reject) => {
-        worker ??= start();
-        worker.ref(); // a load in flight keeps the process alive, as a decode on the main thread would
+        const w = running();
+        w.ref(); // a load in flight keeps the process alive, as a decode on the main thread would
         const id = nextId++;
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, index, key, preprocess: cloneable(preprocess) } satisfies Request);
+        w.postMessage({ id, index, key, preprocess: cloneable(preprocess) } satisfies Request);
       }),
-    warmUp: () => {
-      worker ??= start();
-    },
+    warmUp: () => void running(),
     close: async () => {
       const w = worker;
       worker = undefined;
@@ -100,7 +99,7 @@ const stopWhenCollected = new FinalizationRegistry<DataWorker>((w) => void w.clo
 /** `dataset` with loadAugmented, warmUp and close served by a data worker over its examples. */
 export const withDataWorker = (dataset: Dataset, loader: LoaderOptions, cacheBytes: number): Dataset => {
   const worker = dataWorker(dataset.examples, loader, cacheBytes);
-  const served: Dataset = { ...dataset, loadAugmented: (i, key, preprocess) => worker.load(i, key, preprocess), warmUp: () => worker.warmUp(), close: () => worker.close() };
+  const served: Dataset = { ...dataset, loadAugmented: worker.load, warmUp: worker.warmUp, close: worker.close };
   stopWhenCollected.register(served, worker);
   return served;
 };

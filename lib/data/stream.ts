@@ -171,11 +171,10 @@ export const batches = (dataset: Dataset, opts: StreamOptions): AsyncIterable<Ba
         const order = orderOf(epoch);
         const positions = Array.from({ length: Math.min(batchSize, dataset.size - index * batchSize) }, (_, i) => index * batchSize + i);
         const pairs = await Promise.all(
-          positions.map(async (p) =>
-            dataset.loadAugmented
-              ? dataset.loadAugmented(order[p]!, augmentKey(key, epoch, p), opts.preprocess)
-              : preprocessPair(await dataset.load(order[p]!), augmentKey(key, epoch, p), opts.preprocess),
-          ),
+          positions.map(async (p) => {
+            const k = augmentKey(key, epoch, p);
+            return dataset.loadAugmented ? dataset.loadAugmented(order[p]!, k, opts.preprocess) : preprocessPair(await dataset.load(order[p]!), k, opts.preprocess);
+          }),
         );
         return stack(pairs, epoch, index);
       };
