@@ -35,7 +35,8 @@ export interface LoopInput {
   readonly spec: Pix2PixSpec;
   readonly train: Dataset;
   readonly held: Dataset | undefined;
-  readonly samplePairs: Pair[];
+  /** The fixed pairs of the samples, still loading (awaited before the first step, so that a bad file stops the run there). */
+  readonly samplePairs: Promise<Pair[]>;
   readonly stream: AsyncIterable<ImageBatch>;
   readonly totalSteps: number;
   readonly backend: BackendInfo;
@@ -63,7 +64,8 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   const quiet = f.quiet === true;
   const resume = `pix2pix train --out ${dir} --resume`;
   const sampleKey = held ? 'valL1' : 'trainSampleL1';
-  const sampleWhat = held ? 'held-out L1' : `L1 on ${input.samplePairs.length} training pairs (no held-out split)`;
+  const samplePairs = await input.samplePairs;
+  const sampleWhat = held ? 'held-out L1' : `L1 on ${samplePairs.length} training pairs (no held-out split)`;
   let state = input.state;
   let lastCheckpoint = input.lastCheckpoint;
   const intact = () =>
@@ -93,7 +95,7 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   let lastSampleStep = -1;
   const sample = async (s: TrainState) => {
     lastSampleStep = s.step;
-    const results = await translatePairs(spec.generator, s.g.params, s.g.state, input.samplePairs, paths.samples);
+    const results = await translatePairs(spec.generator, s.g.params, s.g.state, samplePairs, paths.samples);
     lastSampleL1 = results.reduce((a, r) => a + r.l1, 0) / Math.max(results.length, 1);
     pending.push({ step: s.step, epoch: s.epoch, [sampleKey]: lastSampleL1 });
     await flush();

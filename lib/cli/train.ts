@@ -134,7 +134,7 @@ interface Ready {
   readonly spec: Pix2PixSpec;
   readonly train: Dataset;
   readonly held: Dataset | undefined;
-  readonly samplePairs: Pair[];
+  readonly samplePairs: Promise<Pair[]>;
   readonly streamFrom: (at: { epoch: number; position: number }) => ReturnType<typeof batches>;
   readonly totalSteps: number;
   readonly backend: BackendInfo;
@@ -193,7 +193,9 @@ const prepare = async (plan: Plan, f: TrainFlags): Promise<Ready> => {
     if (e instanceof RangeError) throw new UsageError(e.message);
     throw e;
   }
-  const samplePairs = await fixedPairs(held ?? train, 8, preprocessOf(config));
+  // Decoded on the data worker while the nets are made; the loop awaits them before its first step.
+  const samplePairs = fixedPairs(held ?? train, 8, preprocessOf(config));
+  samplePairs.catch(() => {}); // its error is thrown where begin() awaits it (unless the run has failed before)
 
   let backend: BackendInfo;
   try {
@@ -230,6 +232,7 @@ const begin = async (dir: string, plan: Plan, ready: Ready): Promise<{ state: Tr
   await removeLeftovers(dir);
   const fresh = initTrainState(ready.spec, makeKey(plan.config.seed));
   if (E.isLeft(fresh)) throw new TrainingFailed(formatShapeError(fresh.left)); // checked in prepare
+  await ready.samplePairs; // decoded while the nets were made; a bad file stops the run before anything is written
   if (plan.from === 'checkpoint') {
     const state = await loadTrainState(paths.checkpoint, fresh.right);
     const dropped = await trimLosses(dir, state.step);

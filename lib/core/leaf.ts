@@ -7,6 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { Geom } from '../geometry/geom.ts';
 import { foldIn, seedOf, type Key } from './key.ts';
+import { normalValues } from './normal.ts';
 import { planFor } from './combinator.ts';
 import type { Ctx, Layer } from './layer.ts';
 import type { GraphBuilder } from './graph.ts';
@@ -57,7 +58,7 @@ export interface LeafSpec {
 const materialise = (spec: TensorSpec, key: Key): tf.Tensor => {
   const shape = [...spec.shape];
   return spec.init.kind === 'normal'
-    ? tf.randomNormal(shape, spec.init.mean, spec.init.std, 'float32', seedOf(key))
+    ? tf.tensor(normalValues(shape.reduce((a, b) => a * b, 1), spec.init.mean, spec.init.std, seedOf(key)), shape, 'float32')
     : tf.fill(shape, spec.init.value, 'float32');
 };
 

@@ -7,7 +7,7 @@
  */
 import { extname } from 'node:path';
 import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs'; // types only: the data worker imports this module, and tf.js takes ~0.5 s to load
 import { writeFileAtomic } from '../io/file.ts';
 import { bytesToFloat, floatToBytes, toChannels, type ByteImage, type Channels, type FloatImage } from './pixels.ts';
 
@@ -96,7 +96,8 @@ export const WRITABLE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', 
 
 /** The image's pixels; a tensor's are read with `await data()` (webgpu in Node cannot read synchronously). */
 const asFloatImage = async (img: Writable): Promise<FloatImage> => {
-  if (!(img instanceof tf.Tensor)) return img;
+  if (typeof (img as { data: unknown }).data !== 'function') return img as FloatImage;
+  img = img as tf.Tensor3D | tf.Tensor4D;
   const shape = img.shape;
   const hwc = shape.length === 4 ? (shape[0] === 1 ? shape.slice(1) : null) : shape;
   if (hwc === null) throw new RangeError(`writeImage takes a batch of 1, got a tensor of shape [${shape.join(', ')}]`);

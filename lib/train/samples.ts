@@ -16,10 +16,10 @@ import { readLosses, runPaths } from './run-dir.ts';
 
 /** The first `count` pairs of a dataset, preprocessed deterministically (centre crop, no flip). */
 export const fixedPairs = async (dataset: Dataset, count: number, preprocess: PreprocessOptions): Promise<Pair[]> => {
-  const pairs: Pair[] = [];
-  for (let i = 0; i < Math.min(count, dataset.size); i++)
-    pairs.push(preprocessPair(await dataset.load(i), makeKey(0), { ...preprocess, train: false }));
-  return pairs;
+  const options = { ...preprocess, train: false };
+  const one = async (i: number): Promise<Pair> =>
+    dataset.loadAugmented ? dataset.loadAugmented(i, makeKey(0), options) : preprocessPair(await dataset.load(i), makeKey(0), options);
+  return Promise.all(Array.from({ length: Math.min(count, dataset.size) }, (_, i) => one(i)));
 };
 
 export const pairTensors = (p: Pair): { x: tf.Tensor4D; y: tf.Tensor4D } => ({
