@@ -2,6 +2,8 @@
 // against the stock kernels of tf.js's cpu backend, every engine of the
 // native module, then through tf ops on the 'native' backend. Skipped where
 // the native module is not built (it needs g++, OpenBLAS and oneDNN).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -166,6 +168,40 @@ describe.skipIf(skipNative)('native convolutions', () => {
       } finally {
         addon.tune(...previous);
       }
+    }
+  });
+
+  it("auto's table: oneDNN first exactly where OpenBLAS's core lacks AVX-512 on an AVX-512 CPU (per /proc/cpuinfo), in a child per OPENBLAS_CORETYPE", () => {
+    const avx512 = process.platform === 'linux' && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    const script = "import('./lib/backend/native/index.ts').then(({ loadNative }) => { const n = loadNative(); const c = n.addon.conv; console.log(JSON.stringify([c.blas().split(' ')[0], c.tune(0, 0, 0)[4]])); })";
+    const detected = (core: string) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: core } });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as [string, number];
+    };
+    expect(detected('Haswell')).toEqual(['Haswell', avx512 ? 2 : 1]);
+    if (avx512) expect(detected('SkylakeX')).toEqual(['SkylakeX', 1]);
+  });
+
+  it("auto follows the table set: the 64x64 D's stride-1 input gradient (8x8x128 -> 7x7x256) is sgemm on one, oneDNN on the other, and == the cpu kernel on both", async () => {
+    const g = Int32Array.of(1, 8, 8, 128, 7, 7, 256, 4, 4, 1, 1, 1, 1);
+    const x = { values: values(41, 8 * 8 * 128), shape: [1, 8, 8, 128] };
+    const dy = { values: values(42, 7 * 7 * 256), shape: [1, 7, 7, 256] };
+    const w = { values: values(43, 4 * 4 * 128 * 256), shape: [4, 4, 128, 256] };
+    const attrs = { strides: [1, 1], pad: 1, dataFormat: 'NHWC', inputShape: x.shape } as unknown as tf.NamedAttrMap;
+    const ref = await runOn('cpu', stock.Conv2DBackpropInput.kernelFunc, { dy, filter: w }, attrs);
+    const scale = Array.from(ref.values).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const previous = addon.tune(0, 0, 0);
+    try {
+      for (const [table, want] of [[1, 'gemm'], [2, 'dnnl:']] as const) {
+        addon.tune(0, 0, 0, 0, table);
+        expect(addon.impl(1, g, 0).startsWith(want), `table ${table}: ${addon.impl(1, g, 0)}`).toBe(true);
+        const out = new Float32Array(ref.values.length).fill(NaN);
+        addon.conv2dBackpropInput(dy.values, w.values, out, g, 0);
+        expect(maxAbsDiff(out, ref.values) / scale).toBeLessThan(2e-6);
+      }
+    } finally {
+      addon.tune(...previous);
     }
   });
 

@@ -23,7 +23,16 @@
  *
  * i.e. 250-385 GFLOP/s on the big layers; the deep layers (2x2 to 8x8
  * positions, 4-8M-float filters) are bound by streaming their weights. With
- * cold caches, as inside a real step, auto sums to ~440 ms.
+ * cold caches, as inside a real step, auto sums to ~440 ms. That is the
+ * table of a machine whose OpenBLAS runs AVX-512 kernels; where only oneDNN
+ * does (OpenBLAS 0.3.21 on AMD Zen 5 runs its Haswell AVX2 kernels, and so
+ * does any OPENBLAS_CORETYPE=Haswell), auto takes a oneDNN-first table
+ * instead. On a Zen 5 machine, the same sums (`test/bench/conv-engines.ts`):
+ *
+ *                 sgemm-first  oneDNN-first  gemm   dnnl   dnnlWeights
+ *   Conv2D         104          93           193    252    110
+ *   BackpropInput  152         106           178    125    159
+ *   BackpropFilter 109          95           161    102    113
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -46,11 +55,13 @@ export interface ConvAddon {
   impl(op: number, geometry: Int32Array, engine: number): string;
   /**
    * Column-buffer sizes of the sgemm engines: floats per chunk (gemm), floats
-   * per thread tile and fewest positions per tile (gemmSplit), and the FLOPs
-   * below which a convolution runs on one thread (2^27); 0 or absent keeps
-   * a value. Returns the values before.
+   * per thread tile and fewest positions per tile (gemmSplit), the FLOPs
+   * below which a convolution runs on one thread (2^27), and the table
+   * 'auto' picks engines from (1: sgemm where OpenBLAS is AVX-512, 2:
+   * oneDNN first where only oneDNN is; detected at first use); 0 or absent
+   * keeps a value. Returns the values before.
    */
-  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number, singleThreadBelow?: number): [number, number, number, number];
+  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number, singleThreadBelow?: number, table?: number): [number, number, number, number, number];
   /** Frees the scratch buffers and cached oneDNN primitives. */
   release(): void;
   /** OpenBLAS's core and build configuration. */

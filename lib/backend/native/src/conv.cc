@@ -8,12 +8,13 @@
 // geom: Int32Array [n, h, w, ci, oh, ow, co, kh, kw, sh, sw, padTop, padLeft]
 // of the forward convolution; engine: a ConvEngine (0 = auto). Each returns
 // the engine that ran. Also: impl(op, geom, engine) -> oneDNN's
-// implementation name, tune(chunk, tile, tileMin, singleThreadBelow) -> the
-// previous values,
+// implementation name, tune(chunk, tile, tileMin, singleThreadBelow, table)
+// -> the previous values (table: 1 = TABLE_BLAS, 2 = TABLE_DNNL),
 // release(), blas().
 #include <cblas.h>
 #include <omp.h>
 
+#include <cctype>
 #include <cstring>
 #include <string>
 
@@ -41,17 +42,17 @@ int64_t x_size(const ConvGeom& g) { return g.n * g.h * g.w * g.ci; }
 int64_t y_size(const ConvGeom& g) { return g.n * g.oh * g.ow * g.co; }
 int64_t w_size(const ConvGeom& g) { return g.kh * g.kw * g.ci * g.co; }
 
-// The engine auto picks, from per-layer measurements of the pix2pix 256x256
-// step (unet_256 + 70x70 PatchGAN) on 2 AVX-512 cores, with warm and with
-// cold caches (numbers in kernels/conv.ts). P is the number of output
-// positions. oneDNN's weight reorder (ENGINE_DNNL_WEIGHTS) costs ~ K*co per
-// call and pays off from ~1000 positions; below ~256 positions the layers
-// are bound by streaming the weights, where oneDNN's plain-layout kernels
-// are best. Differences under ~15% are within this machine's noise.
-ConvEngine choose(ConvOp op, const ConvGeom& g) {
-  const int64_t P = conv_positions(g);
-  if (g.co == 1) return ENGINE_GEMM;                      // direct loops
-  if (2 * P * conv_kc(g) * g.co < (1 << 21)) return ENGINE_GEMM;  // tiny: mostly serial, no primitive to create
+// The engine auto picks: two tables, measured per layer on the pix2pix
+// steps at 64x64 (unet64 ngf 32, ndf 32), 128x128 and 256x256 (ngf, ndf 64).
+// P is the number of output positions. oneDNN's weight reorder
+// (ENGINE_DNNL_WEIGHTS) costs ~ K*co per call and pays off with enough
+// positions; the deep layers (1-64 positions) are bound by streaming the
+// weights. Differences under ~15% are within these machines' noise.
+//
+// TABLE_BLAS: where OpenBLAS runs AVX-512 kernels as well as oneDNN (an
+// Intel Xeon, 256x256 step; numbers in kernels/conv.ts): the sgemm engines
+// win the mid-sized layers.
+ConvEngine choose_blas(ConvOp op, int64_t P, const ConvGeom& g) {
   switch (op) {
     case OP_FORWARD:
       if (P < 256) return ENGINE_DNNL;
@@ -67,12 +68,56 @@ ConvEngine choose(ConvOp op, const ConvGeom& g) {
   }
 }
 
+// TABLE_DNNL: where oneDNN runs AVX-512 kernels and OpenBLAS does not (an
+// AMD EPYC Zen 5, whose core OpenBLAS 0.3.21 does not know: it runs its
+// Haswell AVX2 kernels, at half oneDNN's width). oneDNN wins nearly every
+// layer there; the sgemm engines keep the single-position layers (a GEMV)
+// and the input gradient of the deep 16-64-position layers. Per-op sums
+// over the 256x256 step's convolutions (warm, ms; test/bench/conv-engines.ts):
+// forward 104 -> 95, input gradient 152 -> 110, filter gradient 109 -> 96.
+ConvEngine choose_dnnl(ConvOp op, int64_t P, const ConvGeom& g) {
+  if (P == 1) return ENGINE_GEMM;
+  switch (op) {
+    case OP_FORWARD:
+      if (P >= 256 || (P >= 32 && g.ci <= 256)) return ENGINE_DNNL_WEIGHTS;
+      return ENGINE_DNNL;
+    case OP_BACKWARD_INPUT:
+      if (P <= 4 || P >= 196 || g.ci <= 128) return ENGINE_DNNL;
+      return ENGINE_GEMM;
+    case OP_BACKWARD_FILTER:
+    default:
+      if (P > 1024 || (P >= 32 && g.ci <= 64)) return ENGINE_DNNL_WEIGHTS;
+      return ENGINE_DNNL;
+  }
+}
+
+enum ConvTable { TABLE_DETECT = 0, TABLE_BLAS = 1, TABLE_DNNL = 2 };
+
+// TABLE_DNNL where oneDNN is AVX-512 and OpenBLAS's core is not (the
+// OPENBLAS_CORETYPE environment variable, or OpenBLAS's own detection).
+ConvTable detect_table() {
+  std::string core = openblas_get_corename();
+  for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool blas512 = core == "skylakex" || core == "cooperlake" || core == "sapphirerapids";
+  return dnnl_avx512() && !blas512 ? TABLE_DNNL : TABLE_BLAS;
+}
+
+ConvTable table = TABLE_DETECT;
+
+ConvEngine choose(ConvOp op, const ConvGeom& g) {
+  const int64_t P = conv_positions(g);
+  if (g.co == 1) return ENGINE_GEMM;                      // direct loops
+  if (2 * P * conv_kc(g) * g.co < (1 << 21)) return ENGINE_GEMM;  // tiny: mostly serial, no primitive to create
+  if (table == TABLE_DETECT) table = detect_table();
+  return table == TABLE_DNNL ? choose_dnnl(op, P, g) : choose_blas(op, P, g);
+}
+
 // Convolutions of fewer FLOPs than this (~134M) run on the calling thread
 // alone. Waking and joining a second OpenMP thread costs more than it saves
 // below it: under KVM a sleeping vCPU takes ~0.1 ms to wake, and at 64x64
 // every layer of the paper's step was faster on one thread than on two, even
 // with the second one spinning. Steps of the paper's nets on 2 cores, in
-// one process, settings interleaved (test/bench/ab-conv-threads.ts,
+// one process, settings interleaved (test/bench/ab-step.ts,
 // docs/performance.md): 64x64 52.6 -> 43.9 ms; at 128x128 and 256x256
 // within noise (706 -> 634 ms on one run, 497 -> 518 and 503 -> 502 later).
 int64_t single_thread_below = int64_t(1) << 27;
@@ -163,18 +208,21 @@ napi_value impl(napi_env env, napi_callback_info info) {
 }
 
 napi_value tune(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  int64_t v[4] = {0, 0, 0, 0};
+  int64_t v[5] = {0, 0, 0, 0, 0};
   for (size_t i = 0; i < argc && i < 3; i++) get_i64(env, argv[i], &v[i]);
-  int64_t previous[4];
+  int64_t previous[5];
   gemm_tune(v[0], v[1], v[2], previous);
   previous[3] = single_thread_below;
   if (argc > 3 && get_i64(env, argv[3], &v[3]) && v[3] > 0) single_thread_below = v[3];
+  if (table == TABLE_DETECT) table = detect_table();
+  previous[4] = table;
+  if (argc > 4 && get_i64(env, argv[4], &v[4]) && (v[4] == TABLE_BLAS || v[4] == TABLE_DNNL)) table = static_cast<ConvTable>(v[4]);
   napi_value r;
-  NAPI_CALL(env, napi_create_array_with_length(env, 4, &r));
-  for (uint32_t i = 0; i < 4; i++) {
+  NAPI_CALL(env, napi_create_array_with_length(env, 5, &r));
+  for (uint32_t i = 0; i < 5; i++) {
     napi_value e;
     NAPI_CALL(env, napi_create_int64(env, previous[i], &e));
     NAPI_CALL(env, napi_set_element(env, r, i, e));

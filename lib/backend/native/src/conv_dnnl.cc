@@ -231,6 +231,12 @@ std::string dnnl_impl(ConvOp op, ConvEngine variant, const ConvGeom& g) {
   return s;
 }
 
+bool dnnl_avx512() {
+  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  const unsigned avx512 = static_cast<unsigned>(dnnl_cpu_isa_avx512_core);
+  return (isa & avx512) == avx512;  // ISAs are bit sets, each containing the ones below it
+}
+
 void dnnl_release() {
   cache.clear();
   for (Buffer& b : buffers) {

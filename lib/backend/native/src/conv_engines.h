@@ -54,3 +54,5 @@ bool dnnl_run(ConvOp op, ConvEngine variant, const ConvGeom& g, const float* a, 
 // The implementation oneDNN picks ("" when none / unusable).
 std::string dnnl_impl(ConvOp op, ConvEngine variant, const ConvGeom& g);
 void dnnl_release();
+// Whether oneDNN runs AVX-512 kernels on this CPU.
+bool dnnl_avx512();

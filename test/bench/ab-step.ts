@@ -1,0 +1,85 @@
+/**
+ * A/B of one native-backend switch in one process: training steps of the
+ * paper's nets with each setting in turn, interleaved in blocks so that the
+ * machine's drift (±20% over minutes on a shared VM) hits every setting
+ * alike; prints the median block per setting.
+ *
+ *   node --import tsx test/bench/ab-step.ts --switch threads [--settings 1,67108864,134217728]
+ *   node --import tsx test/bench/ab-step.ts --switch table             (1,2)
+ *   [--size 64 --ngf 32 --ndf 32 --rounds 20 --block 5]
+ *
+ * threads: the native convolutions' single-thread bound in FLOPs
+ * (src/conv.cc; 1 is the old behaviour, every convolution on all threads).
+ * table: the engine table of 'auto' (src/conv.cc choose(): 1 the sgemm-first
+ * table of machines where OpenBLAS runs AVX-512 kernels, 2 the oneDNN-first
+ * one).
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../../lib/backend/index.ts';
+import { loadNative } from '../../lib/backend/native/index.ts';
+import type { ConvAddon } from '../../lib/backend/native/kernels/conv.ts';
+import { cgan, disposeReplaced, initTrainState, l1, makeKey, makeStep, patchDiscriminator, plus, unet } from '../../lib/node.ts';
+
+const { values: v } = parseArgs({
+  options: {
+    switch: { type: 'string', default: 'threads' },
+    settings: { type: 'string' },
+    size: { type: 'string', default: '64' },
+    ngf: { type: 'string', default: '32' },
+    ndf: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '20' },
+    block: { type: 'string', default: '5' },
+  },
+});
+const info = await useBackend('native', { quiet: true });
+if (info.name !== 'native') throw new Error('needs the native backend (npm run build:native)');
+const conv = (loadNative() as { addon: { conv: unknown } }).addon.conv as ConvAddon;
+
+/** Each switch: its default settings, how to apply one, its label, and how to restore the start. */
+const switches = {
+  threads: {
+    defaults: '1,67108864,134217728',
+    apply: (s: string) => void conv.tune(0, 0, 0, Number(s)),
+    label: (s: string) => (s === '1' ? 'none (all threads)' : `2^${Math.log2(Number(s))} FLOPs`),
+    restore: ((initial) => () => void conv.tune(0, 0, 0, initial))(conv.tune(0, 0, 0)[3]),
+  },
+  table: {
+    defaults: '1,2',
+    apply: (s: string) => void conv.tune(0, 0, 0, 0, Number(s)),
+    label: (s: string) => (s === '1' ? 'sgemm first (TABLE_BLAS)' : 'oneDNN first (TABLE_DNNL)'),
+    restore: ((initial) => () => void conv.tune(0, 0, 0, 0, initial))(conv.tune(0, 0, 0)[4]),
+  },
+} as const;
+const sw = switches[v.switch as keyof typeof switches];
+if (sw === undefined) throw new Error(`--switch ${v.switch}: choose from ${Object.keys(switches).join(', ')}`);
+const settings = (v.settings ?? sw.defaults).split(',');
+
+const size = Number(v.size);
+const [rounds, block] = [Number(v.rounds), Number(v.block)];
+const spec = { generator: unet({ depth: Math.log2(size), ngf: Number(v.ngf) }), discriminator: patchDiscriminator(70, { ndf: Number(v.ndf) }), objective: plus(l1(100), cgan()), inputShape: [size, size, 3] as const, outChannels: 3 };
+const init = initTrainState(spec, makeKey(0));
+if (init._tag === 'Left') throw new Error(init.left.message);
+let state = init.right;
+const step = makeStep(spec, { donate: true });
+const x = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+const y = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+const one = () => {
+  const [next] = step(state, { x, y });
+  disposeReplaced(state, next);
+  state = next;
+};
+for (const s of settings) (sw.apply(s), one(), one(), one()); // each setting warm
+const ms = new Map<string, number[]>(settings.map((s) => [s, []]));
+for (let r = 0; r < rounds; r++)
+  for (const s of settings) {
+    sw.apply(s);
+    one();
+    const t0 = performance.now();
+    for (let i = 0; i < block; i++) one();
+    ms.get(s)!.push((performance.now() - t0) / block);
+  }
+sw.restore();
+const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
+console.log(`${size}x${size}, ngf ${v.ngf}, ndf ${v.ndf}: ms per step (median of ${rounds} blocks of ${block}) by ${v.switch}`);
+for (const s of settings) console.log(`  ${sw.label(s)}: ${median(ms.get(s)!).toFixed(1)}`);
