@@ -5,7 +5,7 @@
  * own process. Prints per configuration our median s/step, PyTorch's, the
  * ratio ours / PyTorch and both peak RSS values.
  *
- *   npm run bench [-- --only train128,infer256] [--backend auto] [--json FILE] [--torch PATH] [--data DIR]
+ *   npm run bench [-- --only train128,infer256] [--backend auto] [--json FILE] [--torch PATH] [--data DIR] [--torch-malloc keep|glibc]
  *
  * The e2e rows run `pix2pix train` (its defaults: samples every 100 steps,
  * checkpoints every 500, losses.jsonl) on real files (--data, default
@@ -16,7 +16,8 @@
  * PyTorch: apt-get install -y python3-torch libopenblas0-openmp; it runs with
  * /usr/bin/python3 and OpenBLAS's OpenMP build (LD_LIBRARY_PATH), with
  * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS picks its best
- * kernels. Without it the bench still measures ours and says so.
+ * kernels, and with glibc keeping freed memory (--torch-malloc keep, the
+ * default; see torchEnv). Without it the bench still measures ours and says so.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -33,8 +34,13 @@ const { values } = parseArgs({
     json: { type: 'string' },
     torch: { type: 'string', default: fileURLToPath(new URL('../../../shared/bench/torch_pix2pix.py', import.meta.url)) },
     data: { type: 'string' },
+    'torch-malloc': { type: 'string', default: 'keep' },
   },
 });
+if (values['torch-malloc'] !== 'keep' && values['torch-malloc'] !== 'glibc') {
+  console.error(`--torch-malloc ${values['torch-malloc']}: choose keep (the default) or glibc`);
+  process.exit(2);
+}
 // The e2e rows' files: the 400 facades pairs where ../shared has them, else the bundled 40.
 const e2eData = values.data ?? [fileURLToPath(new URL('../../../shared/datasets/facades', import.meta.url)), fileURLToPath(new URL('../../examples/data/facades-mini', import.meta.url))].find((d) => existsSync(join(d, 'train')))!;
 const selected = values.only ? values.only.split(',').map((n) => n.trim()) : benchConfigs.map((c) => c.name);
@@ -78,6 +84,15 @@ const torchEnv = (): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env, LD_LIBRARY_PATH: '/usr/lib/x86_64-linux-gnu/openblas-openmp' };
   delete env['OPENBLAS_CORETYPE'];
   delete env['OPENBLAS_L2_SIZE'];
+  // PyTorch on a CPU allocates every activation, gradient and optimiser
+  // temporary afresh; glibc hands big blocks back to the kernel at once, so
+  // each is page-faulted in again (on a KVM machine of 2026-12-06: 1.3M page
+  // faults and 8.8 s of system time in a 16 s run; a 256x256 step 1.49 s).
+  // Keeping freed memory in the heap, as PyTorch's tuning guide advises
+  // (there with jemalloc or tcmalloc), gave 0.49 s: the reference at its best.
+  // --torch-malloc glibc measures it with glibc's defaults, as runs before
+  // that date did. (Ours recycles its buffers: lib/backend/native/pool.ts.)
+  if (values['torch-malloc'] === 'keep') Object.assign(env, { MALLOC_MMAP_THRESHOLD_: '2147483647', MALLOC_TRIM_THRESHOLD_: '4294967295' });
   return env;
 };
 
@@ -103,7 +118,7 @@ const torch = (c: BenchConfig): Measured | { error: string } => {
 };
 
 const noTorch = torchAvailable();
-console.log(`pix2pix-ts bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, backend ${values.backend}`);
+console.log(`pix2pix-ts bench: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, backend ${values.backend}, PyTorch's malloc: ${values['torch-malloc']}`);
 if (noTorch) console.log(`PyTorch reference unavailable (${noTorch}): measuring ours only`);
 
 const rows: Array<Record<string, unknown>> = [];
@@ -134,4 +149,4 @@ for (const c of configs) {
       (row.torch_error ? `  torch: ${row.torch_error}` : ''),
   );
 }
-if (values.json) writeFileSync(values.json, JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, rows }, null, 2) + '\n');
+if (values.json) writeFileSync(values.json, JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, torch_malloc: values['torch-malloc'], rows }, null, 2) + '\n');
