@@ -376,7 +376,8 @@ describe.skipIf(skipNative)('native element-wise kernels', () => {
     expect(() => ew.unary(0, new Float32Array(7), f, 0)).toThrow(RangeError);
     expect(() => ew.reduce(0, new Float32Array(2), f, 2, 2, 1)).toThrow(RangeError);
     expect(() => ew.copy2d(new Float32Array(4), 0, 4, f, 6, 4, 2, 4)).toThrow(RangeError);
-    expect(() => ew.adam(f, f, f, f, f, f, new Float32Array(7), 0, 0, 0, 0, 0, 0, 0)).toThrow(RangeError);
+    expect(() => ew.adam([f, f, f, f, f, f, new Float32Array(7)], 0, 0, 0, 0, 0, 0, 0)).toThrow(RangeError);
+    expect(() => ew.adam([f, f, f, f, f, f], 0, 0, 0, 0, 0, 0, 0)).toThrow(TypeError);
   });
 
   it('gradients through the ops (batch norm, activations, skip concat, losses) match the cpu backend', async () => {
@@ -489,7 +490,8 @@ describe.skipIf(skipNative)('native element-wise kernels', () => {
   it('the fused Adam == the tf-ops Adam bit for bit over several steps; pure; no leaks', async () => {
     expect(tf.getKernel(ADAM_KERNEL, 'native')).toBeDefined();
     expect(tf.getKernel(ADAM_KERNEL, 'cpu')).toBeUndefined();
-    const shapes = [[4, 4, 3, 6000], [7], [3, 3]]; // the first takes the threaded path
+    // Together over 2^18 elements: one threaded call, blocks of several tensors (and their tails) split between the threads.
+    const shapes = [[4, 4, 3, 6000], [7], [3, 3], [64, 4097], [5, 4099]];
     const run = async (name: string) => {
       await tf.setBackend(name);
       let params: tf.Tensor[] = shapes.map((s, i) => tf.tensor(values(10 + i, size(s)), s));
@@ -516,6 +518,41 @@ describe.skipIf(skipNative)('native element-wise kernels', () => {
     const got = await run('native');
     expect(tf.memory().numTensors).toBe(before);
     want.forEach((w, i) => expect(firstDiff(got[i]!, w), `tensor ${i}`).toBeUndefined());
+  });
+
+  it('the fused Adam over many tensors, donated, == the tf-ops Adam bit for bit, in place except for a tensor a clone still sees', async () => {
+    const shapes = [[64, 4097], [7], [3, 3, 2, 5], [5, 4099]];
+    const config = { ...adamDefaults, lr: 3e-3, beta2: 0.99 };
+    const run = async (name: string, donate: boolean) => {
+      await tf.setBackend(name);
+      let params: tf.Tensor[] = shapes.map((s, i) => tf.tensor(values(20 + i, size(s)), s));
+      let state = adamInit(params);
+      const alias = tf.clone(params[2]!); // sees params[2]'s array: that one must not change in place
+      const aliased = alias.dataSync().slice();
+      const arrayOf = (t: tf.Tensor) => (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
+      let reused = 0;
+      for (let step = 0; step < 3; step++) {
+        const grads = shapes.map((s, i) => tf.tensor(values(200 * step + i + 1, size(s), false), s));
+        const olds = name === 'native' ? params.map(arrayOf) : [];
+        const [p, s] = adamUpdate(config, grads, state, params, config.lr, donate);
+        if (name === 'native') reused += (p as tf.Tensor[]).filter((t, i) => arrayOf(t) === olds[i]).length;
+        tf.dispose(grads);
+        tf.dispose([...params, ...(state.m as tf.Tensor[]), ...(state.v as tf.Tensor[])]); // donated or not, the old tensors go
+        params = p as tf.Tensor[];
+        state = s;
+      }
+      expect(firstDiff(alias.dataSync(), aliased)).toBeUndefined();
+      const out = [...params, ...(state.m as tf.Tensor[]), ...(state.v as tf.Tensor[])].map((t) => t.dataSync().slice());
+      tf.dispose([alias, ...params, ...(state.m as tf.Tensor[]), ...(state.v as tf.Tensor[])]);
+      return { out, reused };
+    };
+    const before = tf.memory().numTensors;
+    const want = await run('cpu', false);
+    const got = await run('native', true);
+    expect(tf.memory().numTensors).toBe(before);
+    // Every parameter's array is reused in each of the 3 steps, but for params[2]'s in the first, which its clone sees.
+    expect(got.reused).toBe(3 * shapes.length - 1);
+    want.out.forEach((w, i) => expect(firstDiff(got.out[i]!, w), `tensor ${i}`).toBeUndefined());
   });
 
   it('repeated calls keep the tensor and data counts flat', () => {

@@ -12,10 +12,11 @@ export const NORM_KERNEL = 'Pix2pixNorm';
 export const NORM_GRAD_KERNEL = 'Pix2pixNormGrad';
 
 /**
- * Adam on one tensor: inputs {param, grad, m, v} (float32, one shape), attrs
- * AdamKernelAttrs (count = t, the step being taken), outputs [param', m', v']
- * — exactly the composed arithmetic of lib/ops/adam.ts (float32 constants,
- * one rounding per op).
+ * Adam on any number of tensors in one call: inputs an array [param, grad,
+ * m, v] per tensor (float32, one shape per tensor), attrs AdamKernelAttrs
+ * (count = t, the step being taken), outputs [param', m', v'] per tensor —
+ * exactly the composed arithmetic of lib/ops/adam.ts (float32 constants, one
+ * rounding per op), however the tensors are grouped.
  */
 export const ADAM_KERNEL = 'Pix2pixAdam';
 

@@ -16,7 +16,7 @@
  * without the kernel ignore it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adamTensor } from '../ops/adam.ts';
+import { adamTensors } from '../ops/adam.ts';
 import type { AdamKernelAttrs } from '../ops/kernels.ts';
 import { withDefaults } from '../core/options.ts';
 import { leaves, mapTree, withLeaves, type Tree } from '../core/tree.ts';
@@ -62,9 +62,7 @@ export const adamUpdate = (
   const vs = leaves(state.v);
   if (grads.length !== ps.length) throw new Error(`adam: ${grads.length} gradients for ${ps.length} parameters`);
   const attrs: AdamKernelAttrs = { lr, beta1, beta2, eps, count, inPlace: donate };
-  // One tidy per tensor: the intermediates of a 57M-parameter update would
-  // otherwise all live until the caller's scope ends.
-  const next = ps.map((p, i) => tf.tidy(() => ({ ...adamTensor(p, grads[i]!, ms[i]!, vs[i]!, attrs) })));
+  const next = adamTensors(ps, grads, ms, vs, attrs);
   return [
     withLeaves(params, next.map((n) => n.p)),
     { m: withLeaves(state.m, next.map((n) => n.m)), v: withLeaves(state.v, next.map((n) => n.v)), count },

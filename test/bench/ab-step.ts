@@ -6,6 +6,7 @@
  *
  *   node --import tsx test/bench/ab-step.ts --switch threads [--settings 1,67108864,134217728]
  *   node --import tsx test/bench/ab-step.ts --switch table             (1,2)
+ *   node --import tsx test/bench/ab-step.ts --switch adam              (many,each)
  *   [--size 64 --ngf 32 --ndf 32 --rounds 20 --block 5]
  *
  * threads: the native convolutions' single-thread bound in FLOPs
@@ -13,12 +14,15 @@
  * table: the engine table of 'auto' (src/conv.cc choose(): 1 the sgemm-first
  * table of machines where OpenBLAS runs AVX-512 kernels, 2 the oneDNN-first
  * one).
+ * adam: the fused Adam on all of a network's tensors in one call (one
+ * parallel region) against one call per tensor.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../lib/backend/index.ts';
 import { loadNative } from '../../lib/backend/native/index.ts';
 import type { ConvAddon } from '../../lib/backend/native/kernels/conv.ts';
+import { ADAM_KERNEL } from '../../lib/ops/kernels.ts';
 import { cgan, disposeReplaced, initTrainState, l1, makeKey, makeStep, patchDiscriminator, plus, unet } from '../../lib/node.ts';
 
 const { values: v } = parseArgs({
@@ -36,6 +40,19 @@ const info = await useBackend('native', { quiet: true });
 if (info.name !== 'native') throw new Error('needs the native backend (npm run build:native)');
 const conv = (loadNative() as { addon: { conv: unknown } }).addon.conv as ConvAddon;
 
+// The fused Adam as registered (all of a network's tensors in one call), and
+// the same kernel called once per tensor (how it ran before it took many).
+const fusedAdam = tf.getKernel(ADAM_KERNEL, 'native')!;
+const eachAdam: tf.KernelConfig = {
+  ...fusedAdam,
+  kernelFunc: (args) => {
+    const ins = args.inputs as unknown as tf.TensorInfo[];
+    const outs: tf.TensorInfo[] = [];
+    for (let i = 0; i < ins.length; i += 4) outs.push(...(fusedAdam.kernelFunc({ ...args, inputs: ins.slice(i, i + 4) as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo[]));
+    return outs;
+  },
+};
+
 /** Each switch: its default settings, how to apply one, its label, and how to restore the start. */
 const switches = {
   threads: {
@@ -43,6 +60,15 @@ const switches = {
     apply: (s: string) => void conv.tune(0, 0, 0, Number(s)),
     label: (s: string) => (s === '1' ? 'none (all threads)' : `2^${Math.log2(Number(s))} FLOPs`),
     restore: ((initial) => () => void conv.tune(0, 0, 0, initial))(conv.tune(0, 0, 0)[3]),
+  },
+  adam: {
+    defaults: 'many,each',
+    apply: (s: string) => {
+      tf.unregisterKernel(ADAM_KERNEL, 'native');
+      tf.registerKernel(s === 'many' ? fusedAdam : eachAdam);
+    },
+    label: (s: string) => (s === 'many' ? 'one Adam call for all tensors' : 'one Adam call per tensor'),
+    restore: () => (tf.unregisterKernel(ADAM_KERNEL, 'native'), tf.registerKernel(fusedAdam)),
   },
   table: {
     defaults: '1,2',

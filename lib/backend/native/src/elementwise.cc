@@ -220,23 +220,37 @@ napi_value sum_squares(napi_env env, napi_callback_info info) {
   return r;
 }
 
-// adam(p, g, m, v, pOut, mOut, vOut, b1, c1, b2, c2, sb2, eps, step)
-// The constants arrive as doubles holding float32 values (Math.fround).
+// adam([p0, g0, m0, v0, pOut0, mOut0, vOut0, p1, ...], b1, c1, b2, c2, sb2, eps, step):
+// any number of tensors, 7 Float32Arrays each, updated in one parallel
+// region. The constants arrive as doubles holding float32 values (Math.fround).
 napi_value adam(napi_env env, napi_callback_info info) {
   Args args;
-  if (!get_args(env, info, &args, 14)) return nullptr;
-  float* arr[7];
-  size_t len[7];
-  for (int i = 0; i < 7; ++i)
-    if (!f32(env, args.v[i], &arr[i], &len[i])) return nullptr;
-  for (int i = 1; i < 7; ++i)
-    if (len[i] != len[0]) return range_error(env, "pix2pix_elementwise.adam: sizes differ");
+  if (!get_args(env, info, &args, 8)) return nullptr;
+  uint32_t count = 0;
+  bool is_array = false;
+  if (napi_is_array(env, args.v[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, args.v[0], &count) != napi_ok ||
+      count % 7 != 0) {
+    napi_throw_type_error(env, nullptr, "pix2pix_elementwise.adam: expected an array of 7 Float32Arrays per tensor (p, g, m, v, pOut, mOut, vOut)");
+    return nullptr;
+  }
+  std::vector<ew::AdamTensor> ts(count / 7);
+  for (uint32_t t = 0; t < count / 7; ++t) {
+    float* arr[7];
+    size_t len[7];
+    for (uint32_t i = 0; i < 7; ++i) {
+      napi_value item;
+      if (napi_get_element(env, args.v[0], 7 * t + i, &item) != napi_ok || !f32(env, item, &arr[i], &len[i])) return nullptr;
+    }
+    for (int i = 1; i < 7; ++i)
+      if (len[i] != len[0]) return range_error(env, "pix2pix_elementwise.adam: sizes differ");
+    ts[t] = {arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], static_cast<int64_t>(len[0])};
+  }
   double c[7];
   for (int i = 0; i < 7; ++i)
-    if (!f64(env, args.v[7 + i], &c[i])) return nullptr;
+    if (!f64(env, args.v[1 + i], &c[i])) return nullptr;
   const ew::AdamConsts k{static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2]), static_cast<float>(c[3]),
                          static_cast<float>(c[4]), static_cast<float>(c[5]), static_cast<float>(c[6])};
-  ew::adam_f32(k, arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], static_cast<int64_t>(len[0]));
+  ew::adam_f32(k, ts.data(), static_cast<int64_t>(ts.size()));
   return undefined_value(env);
 }
 

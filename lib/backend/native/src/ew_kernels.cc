@@ -412,57 +412,81 @@ void copy2d_f32(float* dst, int64_t dstStride, const float* src, int64_t srcStri
   for (int64_t r = 0; r < rows; ++r) std::memcpy(dst + r * dstStride, src + r * srcStride, static_cast<size_t>(width) * sizeof(float));
 }
 
-// No __restrict: the outputs may be the inputs (in place).
-void adam_f32(const AdamConsts& k, const float* p, const float* __restrict g, const float* m, const float* v, float* pOut,
-              float* mOut, float* vOut, int64_t n) {
+namespace {
+
+// Adam on elements [s, e) of one tensor; s is a multiple of kBlock, so
+// streaming stores stay as aligned as the arrays. No __restrict: the outputs
+// may be the inputs (in place).
+void adam_block(const AdamConsts& k, const AdamTensor& a, int64_t s, int64_t e, bool stream) {
   const float b1 = k.b1, c1 = k.c1, b2 = k.b2, c2 = k.c2, sb2 = k.sb2, eps = k.eps, step = k.step;
-  const int64_t tasks = (n + kBlock - 1) / kBlock;
-  const bool par = n >= kParMin && team() > 1;
+  const float *p = a.p, *g = a.g, *m = a.m, *v = a.v;
+  float *pOut = a.pOut, *mOut = a.mOut, *vOut = a.vOut;
+  int64_t i = s;
+#if defined(__AVX__)
+  const __m256 vb1 = _mm256_set1_ps(b1), vc1 = _mm256_set1_ps(c1), vb2 = _mm256_set1_ps(b2), vc2 = _mm256_set1_ps(c2);
+  const __m256 vsb2 = _mm256_set1_ps(sb2), veps = _mm256_set1_ps(eps), vstep = _mm256_set1_ps(step);
+  for (; i + 8 <= e; i += 8) {
+    const __m256 gi = _mm256_loadu_ps(g + i);
+    const __m256 mi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), vb1), _mm256_mul_ps(gi, vc1));
+    const __m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), vb2), _mm256_mul_ps(_mm256_mul_ps(gi, gi), vc2));
+    const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), vsb2), veps);
+    const __m256 pi = _mm256_sub_ps(_mm256_loadu_ps(p + i), _mm256_mul_ps(_mm256_div_ps(mi, denom), vstep));
+    if (stream) {
+      _mm_stream_ps(mOut + i, _mm256_castps256_ps128(mi));
+      _mm_stream_ps(mOut + i + 4, _mm256_extractf128_ps(mi, 1));
+      _mm_stream_ps(vOut + i, _mm256_castps256_ps128(vi));
+      _mm_stream_ps(vOut + i + 4, _mm256_extractf128_ps(vi, 1));
+      _mm_stream_ps(pOut + i, _mm256_castps256_ps128(pi));
+      _mm_stream_ps(pOut + i + 4, _mm256_extractf128_ps(pi, 1));
+    } else {
+      _mm256_storeu_ps(mOut + i, mi);
+      _mm256_storeu_ps(vOut + i, vi);
+      _mm256_storeu_ps(pOut + i, pi);
+    }
+  }
+#endif
+  for (; i < e; ++i) {
+    const float gi = g[i], pi = p[i];
+    const float mi = m[i] * b1 + gi * c1;
+    const float vi = v[i] * b2 + (gi * gi) * c2;
+    const float denom = std::sqrt(vi) / sb2 + eps;
+    mOut[i] = mi;
+    vOut[i] = vi;
+    pOut[i] = pi - (mi / denom) * step;
+  }
+#if defined(__SSE__)
+  if (stream) _mm_sfence();  // this thread's streaming stores, before the team's barrier
+#endif
+}
+
+}  // namespace
+
+void adam_f32(const AdamConsts& k, const AdamTensor* ts, int64_t count) {
+  // Blocks of kBlock elements of every tensor, split between the team in
+  // one parallel region: one wake-up of the team for a whole network's
+  // update (not one per tensor), and its small tensors on both cores too.
+  std::vector<std::pair<int64_t, int64_t>> blocks;  // (tensor, first element)
+  int64_t total = 0;
+  for (int64_t t = 0; t < count; ++t) {
+    for (int64_t s = 0; s < ts[t].n; s += kBlock) blocks.emplace_back(t, s);
+    total += ts[t].n;
+  }
   // The new p, m, v are not read again before the next step: streaming
   // stores skip reading their cache lines first (28 bytes a parameter of
   // memory traffic instead of 40). They need 16-byte aligned outputs, which
-  // malloc'd arrays are.
-  // In place the lines were just read into cache: plain stores then.
-  const bool stream = pOut != p && ((reinterpret_cast<uintptr_t>(pOut) | reinterpret_cast<uintptr_t>(mOut) | reinterpret_cast<uintptr_t>(vOut)) & 15) == 0;
+  // malloc'd arrays are. In place the lines were just read into cache:
+  // plain stores then.
+  std::vector<char> stream(static_cast<size_t>(count));
+  for (int64_t t = 0; t < count; ++t) {
+    const AdamTensor& a = ts[t];
+    stream[t] = a.pOut != a.p && ((reinterpret_cast<uintptr_t>(a.pOut) | reinterpret_cast<uintptr_t>(a.mOut) | reinterpret_cast<uintptr_t>(a.vOut)) & 15) == 0;
+  }
+  const int64_t nb = static_cast<int64_t>(blocks.size());
+  const bool par = total >= kParMin && nb > 1 && team() > 1;
 #pragma omp parallel for schedule(static) if (par)
-  for (int64_t t = 0; t < tasks; ++t) {
-    const int64_t s = t * kBlock, e = std::min(n, s + kBlock);
-    int64_t i = s;
-#if defined(__AVX__)
-    const __m256 vb1 = _mm256_set1_ps(b1), vc1 = _mm256_set1_ps(c1), vb2 = _mm256_set1_ps(b2), vc2 = _mm256_set1_ps(c2);
-    const __m256 vsb2 = _mm256_set1_ps(sb2), veps = _mm256_set1_ps(eps), vstep = _mm256_set1_ps(step);
-    for (; i + 8 <= e; i += 8) {
-      const __m256 gi = _mm256_loadu_ps(g + i);
-      const __m256 mi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), vb1), _mm256_mul_ps(gi, vc1));
-      const __m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), vb2), _mm256_mul_ps(_mm256_mul_ps(gi, gi), vc2));
-      const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), vsb2), veps);
-      const __m256 pi = _mm256_sub_ps(_mm256_loadu_ps(p + i), _mm256_mul_ps(_mm256_div_ps(mi, denom), vstep));
-      if (stream) {
-        _mm_stream_ps(mOut + i, _mm256_castps256_ps128(mi));
-        _mm_stream_ps(mOut + i + 4, _mm256_extractf128_ps(mi, 1));
-        _mm_stream_ps(vOut + i, _mm256_castps256_ps128(vi));
-        _mm_stream_ps(vOut + i + 4, _mm256_extractf128_ps(vi, 1));
-        _mm_stream_ps(pOut + i, _mm256_castps256_ps128(pi));
-        _mm_stream_ps(pOut + i + 4, _mm256_extractf128_ps(pi, 1));
-      } else {
-        _mm256_storeu_ps(mOut + i, mi);
-        _mm256_storeu_ps(vOut + i, vi);
-        _mm256_storeu_ps(pOut + i, pi);
-      }
-    }
-#endif
-    for (; i < e; ++i) {
-      const float gi = g[i], pi = p[i];
-      const float mi = m[i] * b1 + gi * c1;
-      const float vi = v[i] * b2 + (gi * gi) * c2;
-      const float denom = std::sqrt(vi) / sb2 + eps;
-      mOut[i] = mi;
-      vOut[i] = vi;
-      pOut[i] = pi - (mi / denom) * step;
-    }
-#if defined(__SSE__)
-    if (stream) _mm_sfence();  // this thread's streaming stores, before the team's barrier
-#endif
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto [t, s] = blocks[b];
+    adam_block(k, ts[t], s, std::min(ts[t].n, s + kBlock), stream[t] != 0);
   }
 }
 

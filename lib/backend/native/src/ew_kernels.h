@@ -63,11 +63,17 @@ void copy2d_f32(float* dst, int64_t dstStride, const float* src, int64_t srcStri
 //   p' = p - (m' / (sqrt(v')/sb2 + eps)) * step
 // In place when pOut/mOut/vOut are p/m/v themselves (a donated state): each
 // element is read before it is written.
+// Any number of tensors in one call (their blocks split between the team),
+// each element computed as alone: the same bits however they are grouped.
 struct AdamConsts {
   float b1, c1, b2, c2, sb2, eps, step;
 };
-void adam_f32(const AdamConsts& k, const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut,
-              float* vOut, int64_t n);
+struct AdamTensor {
+  const float *p, *g, *m, *v;
+  float *pOut, *mOut, *vOut;
+  int64_t n;
+};
+void adam_f32(const AdamConsts& k, const AdamTensor* ts, int64_t count);
 
 // Batch / instance norm over x viewed as [A, R, C]: statistics per (a, c)
 // over R (A = 1: batch norm over N*H*W; A = N: instance norm over H*W).
