@@ -27,7 +27,7 @@ import { defaultConfig, networksOf, specOf, type TrainConfig } from '../train/co
 import { loadTrainState, readTrainMeta, type TrainMeta } from '../train/checkpoint.ts';
 import { inspectRunDir, readConfig, removeLeftovers, runCheckpoint, RunError, runPaths, trimLosses, writeConfig, type RunDirKind } from '../train/run-dir.ts';
 import { fixedPairs } from '../train/samples.ts';
-import { checkSpec, discriminatorsOf, dShapeOf, initTrainState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
+import { checkSpec, discriminatorsOf, dShapeOf, disposeState, initTrainState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
 import { cliPhrasing, UsageError } from './flags.ts';
 import { exitCodeOf, trapStopSignals, type Trap } from './signals.ts';
 import { configFromFlags, decodeTrainFlags, differences, resumeConfig, type TrainFlags } from './train-flags.ts';
@@ -195,7 +195,7 @@ const prepare = async (plan: Plan, f: TrainFlags): Promise<Ready> => {
   }
   // Decoded on the data worker while the nets are made; the loop awaits them before its first step.
   const samplePairs = fixedPairs(held ?? train, 8, preprocessOf(config));
-  samplePairs.catch(() => {}); // its error is thrown where begin() awaits it (unless the run has failed before)
+  samplePairs.catch(() => {}); // its error is thrown where makeNets awaits it (unless the run has failed before)
 
   let backend: BackendInfo;
   try {
@@ -225,16 +225,13 @@ const writeModel = (dir: string, c: TrainConfig, spec: Pix2PixSpec): Promise<voi
 };
 
 /** Under the lock: settle an interrupted checkpoint save, write or trim what the start needs, and make the state. */
-const begin = async (dir: string, plan: Plan, ready: Ready): Promise<{ state: TrainState; lastCheckpoint: number | undefined }> => {
+const begin = async (dir: string, plan: Plan, ready: Ready, fresh: TrainState): Promise<{ state: TrainState; lastCheckpoint: number | undefined }> => {
   const paths = runPaths(dir);
   // First the checkpoint: an interrupted save may have left the newest one as a temporary copy.
   if (plan.from === 'checkpoint') await settleCheckpoint(paths.checkpoint);
   await removeLeftovers(dir);
-  const fresh = initTrainState(ready.spec, makeKey(plan.config.seed));
-  if (E.isLeft(fresh)) throw new TrainingFailed(formatShapeError(fresh.left)); // checked in prepare
-  await ready.samplePairs; // decoded while the nets were made; a bad file stops the run before anything is written
   if (plan.from === 'checkpoint') {
-    const state = await loadTrainState(paths.checkpoint, fresh.right);
+    const state = await loadTrainState(paths.checkpoint, fresh);
     const dropped = await trimLosses(dir, state.step);
     if (dropped > 0) note(`dropped ${dropped} loss records past the checkpoint (step ${state.step}) from ${paths.losses}`);
     await mkdir(paths.samples, { recursive: true });
@@ -246,7 +243,24 @@ const begin = async (dir: string, plan: Plan, ready: Ready): Promise<{ state: Tr
   await mkdir(paths.samples, { recursive: true });
   await writeModel(dir, plan.config, ready.spec);
   await trimLosses(dir, -1); // from step 0: what an earlier attempt logged is gone
-  return { state: fresh.right, lastCheckpoint: undefined };
+  return { state: fresh, lastCheckpoint: undefined };
+};
+
+/**
+ * The fresh nets, made while the data worker decodes the sample pairs; both
+ * before the run directory is made or touched, so that a bad sample file
+ * stops the run with nothing written.
+ */
+const makeNets = async (plan: Plan, ready: Ready): Promise<TrainState> => {
+  const fresh = initTrainState(ready.spec, makeKey(plan.config.seed));
+  if (E.isLeft(fresh)) throw new TrainingFailed(formatShapeError(fresh.left)); // checked in prepare
+  try {
+    await ready.samplePairs;
+  } catch (e) {
+    disposeState(fresh.right);
+    throw e;
+  }
+  return fresh.right;
 };
 
 /** `pix2pix train ARGV`; `hooks` (in-process callers: sweep workers) hear each step, checkpoint and the end. */
@@ -279,12 +293,13 @@ export const trainCommand = async (argv: readonly string[], out: (line: string) 
     const plan = await planRun(dir, f, found);
     ready = await prepare(plan, f);
     plan.notes.forEach(note);
+    const fresh = await makeNets(plan, ready);
     if (lock === undefined) {
       await mkdir(dir, { recursive: true });
       lock = lockRun(dir);
       if ((await inspectRunDir(dir)).kind !== 'empty') throw new RunError(`${dir} was filled by another process while this one was checking its data: choose another --out`);
     }
-    const { state, lastCheckpoint } = await begin(dir, plan, ready);
+    const { state, lastCheckpoint } = await begin(dir, plan, ready, fresh);
     training = true;
     return await runLoop({ dir, flags: f, config: plan.config, ...ready, stream: ready.streamFrom(state), state, lastCheckpoint, trap, ...(hooks ? { hooks } : {}) }, out);
   } finally {
