@@ -23,7 +23,7 @@ import { useBackend } from '../../lib/backend/index.ts';
 import { loadNative } from '../../lib/backend/native/index.ts';
 import type { ConvAddon } from '../../lib/backend/native/kernels/conv.ts';
 import { ADAM_KERNEL } from '../../lib/ops/kernels.ts';
-import { cgan, disposeReplaced, initTrainState, l1, makeKey, makeStep, patchDiscriminator, plus, unet } from '../../lib/node.ts';
+import { paperStepper } from './paper-step.ts';
 
 const { values: v } = parseArgs({
   options: {
@@ -83,18 +83,7 @@ const settings = (v.settings ?? sw.defaults).split(',');
 
 const size = Number(v.size);
 const [rounds, block] = [Number(v.rounds), Number(v.block)];
-const spec = { generator: unet({ depth: Math.log2(size), ngf: Number(v.ngf) }), discriminator: patchDiscriminator(70, { ndf: Number(v.ndf) }), objective: plus(l1(100), cgan()), inputShape: [size, size, 3] as const, outChannels: 3 };
-const init = initTrainState(spec, makeKey(0));
-if (init._tag === 'Left') throw new Error(init.left.message);
-let state = init.right;
-const step = makeStep(spec, { donate: true });
-const x = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-const y = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
-const one = () => {
-  const [next] = step(state, { x, y });
-  disposeReplaced(state, next);
-  state = next;
-};
+const one = paperStepper(size, Number(v.ngf), Number(v.ndf));
 for (const s of settings) (sw.apply(s), one(), one(), one()); // each setting warm
 const ms = new Map<string, number[]>(settings.map((s) => [s, []]));
 for (let r = 0; r < rounds; r++)

@@ -10,11 +10,10 @@
  *   node --import tsx test/bench/conv-engines.ts [--size 256 --ngf 64 --ndf 64 --reps 9]
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../lib/backend/index.ts';
 import { loadNative } from '../../lib/backend/native/index.ts';
 import { ConvEngine, type ConvAddon } from '../../lib/backend/native/kernels/conv.ts';
-import { cgan, disposeReplaced, initTrainState, l1, makeKey, makeStep, patchDiscriminator, plus, unet } from '../../lib/node.ts';
+import { paperStepper } from './paper-step.ts';
 
 const { values: v } = parseArgs({
   options: { size: { type: 'string', default: '256' }, ngf: { type: 'string', default: '64' }, ndf: { type: 'string', default: '64' }, reps: { type: 'string', default: '9' } },
@@ -44,18 +43,7 @@ ops.forEach((name, op) => {
 });
 await useBackend('native', { quiet: true });
 
-const spec = { generator: unet({ depth: Math.log2(size), ngf: Number(v.ngf) }), discriminator: patchDiscriminator(70, { ndf: Number(v.ndf) }), objective: plus(l1(100), cgan()), inputShape: [size, size, 3] as const, outChannels: 3 };
-const init = initTrainState(spec, makeKey(0));
-if (init._tag === 'Left') throw new Error(init.left.message);
-let state = init.right;
-const step = makeStep(spec, { donate: true });
-const x = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-const y = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
-const one = () => {
-  const [next] = step(state, { x, y });
-  disposeReplaced(state, next);
-  state = next;
-};
+const one = paperStepper(size, Number(v.ngf), Number(v.ndf));
 one();
 recording = true;
 one();
