@@ -22,6 +22,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../index.ts';
 import { nativePool } from '../pool.ts';
 import { activationKernels, installActivationGradients, type ActivationAddon } from './activations.ts';
+import { adamKernel, type AdamAddon } from './adam.ts';
 import { copyKernels } from './copy.ts';
 import { normKernels, type NormAddon } from './norm.ts';
 // The fused Adam and sum-of-squares kernels' names and attributes live with
@@ -31,14 +32,12 @@ import { ADAM_KERNEL, SUM_SQUARES_KERNEL, type AdamKernelAttrs } from '../../../
 export { ADAM_KERNEL, SUM_SQUARES_KERNEL, type AdamKernelAttrs };
 
 /** The element-wise module's functions (see src/elementwise.cc). */
-export interface ElementwiseAddon {
+export interface ElementwiseAddon extends AdamAddon {
   binary(op: number, out: Float32Array | Uint8Array, a: Float32Array, b: Float32Array, ...dims: number[]): void;
   unary(op: number, out: Float32Array, x: Float32Array, alpha: number): void;
   select(out: Float32Array, cond: Uint8Array, t: Float32Array, e: Float32Array): void;
   reduce(op: 0 | 1, out: Float32Array, x: Float32Array, outer: number, reduced: number, inner: number): void;
   copy2d(dst: Float32Array, dstOffset: number, dstStride: number, src: Float32Array, srcOffset: number, srcStride: number, rows: number, width: number): void;
-  /** Adam on any number of tensors: 7 arrays each (p, g, m, v, pOut, mOut, vOut), then b1, c1, b2, c2, sb2, eps, step. */
-  adam(arrays: readonly Float32Array[], ...k: number[]): void;
   /** The sum of the squares of every element of the arrays, in double (one parallel pass over all). */
   sumSquares(xs: Float32Array[]): number;
   /** Makes glibc keep freed memory for reuse (see src/elementwise.cc); false where it cannot. */
@@ -69,9 +68,6 @@ const bools = (backend: MathBackendCPU, t: Info): Uint8Array | undefined => {
   const v = backend.data.get(t.dataId)?.values;
   return v instanceof Uint8Array ? v : undefined;
 };
-
-const overlap = (a: Float32Array, b: Float32Array): boolean =>
-  a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -273,43 +269,7 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
     });
   });
 
-  configs.push({
-    kernelName: ADAM_KERNEL,
-    backendName: 'native',
-    kernelFunc: (args) => {
-      const backend = args.backend as MathBackendCPU;
-      const infos = args.inputs as unknown as Info[];
-      if (infos.length === 0 || infos.length % 4 !== 0) throw new Error(`${ADAM_KERNEL}: expected [param, grad, m, v] for each tensor, got ${infos.length} inputs`);
-      const ins = infos.map((t) => values(backend, t));
-      for (let i = 0; i < ins.length; i += 4)
-        if (ins.slice(i, i + 4).some((a) => !a || a.length !== ins[i]!.length)) throw new Error(`${ADAM_KERNEL}: param, grad, m and v of tensor ${i / 4} must be float32 tensors of one size`);
-      const arrays = ins as Float32Array[];
-      const { lr, beta1, beta2, eps, count } = args.attrs as unknown as AdamKernelAttrs;
-      // The constants of lib/optim/adam.ts's tf-ops path, each a float32 scalar there.
-      const stepSize = lr / (1 - beta1 ** count);
-      const sqrtBias2 = Math.sqrt(1 - beta2 ** count);
-      const k = [beta1, 1 - beta1, beta2, 1 - beta2, sqrtBias2, eps, stepSize].map(Math.fround);
-      // A tensor is updated in place only where nothing else can see the
-      // change: each of its p, m, v held by this one tensor (no clone,
-      // reshape or view of it) and overlapping no other array of the call.
-      const byBuffer = new Map<ArrayBufferLike, Float32Array[]>();
-      for (const a of arrays) byBuffer.set(a.buffer, [...(byBuffer.get(a.buffer) ?? []), a]);
-      const alone = (a: Float32Array) => byBuffer.get(a.buffer)!.every((b) => b === a || !overlap(a, b));
-      const owned = (i: number) => backend.refCount(infos[i]!.dataId) === 1 && nativePool.exclusive(arrays[i]!) && alone(arrays[i]!);
-      const inPlace = args.attrs?.['inPlace'] === true;
-      const work: Float32Array[] = [];
-      const outs: Float32Array[] = [];
-      for (let i = 0; i < arrays.length; i += 4) {
-        const n = arrays[i]!.length;
-        const own = inPlace && owned(i) && owned(i + 2) && owned(i + 3);
-        const o = own ? [arrays[i]!, arrays[i + 2]!, arrays[i + 3]!] : [outputArray(n), outputArray(n), outputArray(n)];
-        work.push(...arrays.slice(i, i + 4), ...o);
-        outs.push(...o);
-      }
-      ew.adam(work, ...k);
-      return outs.map((o, j) => backend.makeTensorInfo(infos[4 * Math.floor(j / 3)]!.shape, 'float32', o));
-    },
-  });
+  configs.push(adamKernel(ew, values, outputArray));
 
   configs.push({
     kernelName: SUM_SQUARES_KERNEL,
