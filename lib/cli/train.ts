@@ -1,7 +1,8 @@
 /**
  * `pix2pix train`: check everything that can be checked (flags, networks,
- * data, backend) before writing anything; take the run directory (a lock);
- * then fold the step over the data, checkpointing as it goes (train-loop.ts).
+ * data, backend, the sample pairs) and make the nets before writing
+ * anything; take the run directory (a lock); then fold the step over the
+ * data, checkpointing as it goes (train-loop.ts).
  *
  * What `--out` may be: missing or empty (a fresh run), a run directory with
  * a checkpoint (`--resume` continues it; without `--resume` it is refused),
@@ -21,13 +22,12 @@ import { openDataset, type Dataset } from '../data/dataset.ts';
 import type { Pair } from '../data/dataset.ts';
 import { batches, batchesPerEpoch } from '../data/stream.ts';
 import { settleCheckpoint } from '../io/checkpoint.ts';
-import { writeFileAtomic } from '../io/file.ts';
 import { LockedError, takeLock, type Lock } from '../io/lock.ts';
 import { defaultConfig, networksOf, specOf, type TrainConfig } from '../train/config.ts';
 import { loadTrainState, readTrainMeta, type TrainMeta } from '../train/checkpoint.ts';
-import { inspectRunDir, readConfig, removeLeftovers, runCheckpoint, RunError, runPaths, trimLosses, writeConfig, type RunDirKind } from '../train/run-dir.ts';
+import { inspectRunDir, readConfig, removeLeftovers, runCheckpoint, RunError, runPaths, trimLosses, writeConfig, type RunDirKind, writeModel } from '../train/run-dir.ts';
 import { fixedPairs } from '../train/samples.ts';
-import { checkSpec, discriminatorsOf, dShapeOf, disposeState, initTrainState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
+import { checkSpec, disposeState, initTrainState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
 import { cliPhrasing, UsageError } from './flags.ts';
 import { exitCodeOf, trapStopSignals, type Trap } from './signals.ts';
 import { configFromFlags, decodeTrainFlags, differences, resumeConfig, type TrainFlags } from './train-flags.ts';
@@ -206,24 +206,6 @@ const prepare = async (plan: Plan, f: TrainFlags): Promise<Ready> => {
   return { spec, train, held, samplePairs, streamFrom, totalSteps, backend };
 };
 
-/** model.json: the networks the run names, their parameters, output shapes and receptive fields. */
-const writeModel = (dir: string, c: TrainConfig, spec: Pix2PixSpec): Promise<void> => {
-  const brief = (layer: Pix2PixSpec['generator'], shape: Parameters<typeof summarize>[1]) => {
-    const s = summarize(layer, shape);
-    return E.isRight(s) ? { params: s.right.params, outputShape: s.right.output, receptiveField: s.right.receptiveField } : null;
-  };
-  const model = {
-    generator: { preset: c.generator, ...brief(spec.generator, spec.inputShape) },
-    discriminator: (() => {
-      const ds = discriminatorsOf(spec).map((d) => brief(d, dShapeOf(spec)));
-      if (ds.length <= 1) return { preset: c.discriminator, ...ds[0] };
-      return { preset: c.discriminator, ...ds[0], params: ds.reduce((n, d) => n + (d?.params ?? 0), 0), scales: ds };
-    })(),
-    objective: c.objective,
-  };
-  return writeFileAtomic(runPaths(dir).model, `${JSON.stringify(model, null, 2)}\n`);
-};
-
 /** Under the lock: settle an interrupted checkpoint save, write or trim what the start needs, and make the state. */
 const begin = async (dir: string, plan: Plan, ready: Ready, fresh: TrainState): Promise<{ state: TrainState; lastCheckpoint: number | undefined }> => {
   const paths = runPaths(dir);
@@ -294,12 +276,19 @@ export const trainCommand = async (argv: readonly string[], out: (line: string) 
     ready = await prepare(plan, f);
     plan.notes.forEach(note);
     const fresh = await makeNets(plan, ready);
-    if (lock === undefined) {
-      await mkdir(dir, { recursive: true });
-      lock = lockRun(dir);
-      if ((await inspectRunDir(dir)).kind !== 'empty') throw new RunError(`${dir} was filled by another process while this one was checking its data: choose another --out`);
+    let started: Awaited<ReturnType<typeof begin>>;
+    try {
+      if (lock === undefined) {
+        await mkdir(dir, { recursive: true });
+        lock = lockRun(dir);
+        if ((await inspectRunDir(dir)).kind !== 'empty') throw new RunError(`${dir} was filled by another process while this one was checking its data: choose another --out`);
+      }
+      started = await begin(dir, plan, ready, fresh);
+    } catch (e) {
+      disposeState(fresh); // a sweep worker runs train in its own process and goes on
+      throw e;
     }
-    const { state, lastCheckpoint } = await begin(dir, plan, ready, fresh);
+    const { state, lastCheckpoint } = started;
     training = true;
     return await runLoop({ dir, flags: f, config: plan.config, ...ready, stream: ready.streamFrom(state), state, lastCheckpoint, trap, ...(hooks ? { hooks } : {}) }, out);
   } finally {

@@ -19,8 +19,10 @@ import { findCheckpoint, type CheckpointVersion } from '../io/checkpoint.ts';
 import { errnoOf } from '../io/errors.ts';
 import { appendText, writeFileAtomic } from '../io/file.ts';
 import { staleTmpsIn } from '../io/tmp.ts';
+import { summarize } from '../core/analysis.ts';
 import { decodeConfig, type TrainConfig } from './config.ts';
 import { parseRunConfig, RUN_FORMAT, runConfigText, RunError } from './run-config.ts';
+import { discriminatorsOf, dShapeOf, type Pix2PixSpec } from './state.ts';
 
 export { RUN_FORMAT, RUN_FORMAT_VERSION, RunError } from './run-config.ts';
 
@@ -69,6 +71,24 @@ export const inspectRunDir = async (dir: string): Promise<RunDirKind> => {
 
 export const writeConfig = async (dir: string, config: TrainConfig): Promise<void> => {
   await writeFileAtomic(runPaths(dir).config, runConfigText(config), { durable: true });
+};
+
+/** model.json: the networks the run names, their parameters, output shapes and receptive fields. */
+export const writeModel = (dir: string, c: TrainConfig, spec: Pix2PixSpec): Promise<void> => {
+  const brief = (layer: Pix2PixSpec['generator'], shape: Parameters<typeof summarize>[1]) => {
+    const s = summarize(layer, shape);
+    return E.isRight(s) ? { params: s.right.params, outputShape: s.right.output, receptiveField: s.right.receptiveField } : null;
+  };
+  const model = {
+    generator: { preset: c.generator, ...brief(spec.generator, spec.inputShape) },
+    discriminator: (() => {
+      const ds = discriminatorsOf(spec).map((d) => brief(d, dShapeOf(spec)));
+      if (ds.length <= 1) return { preset: c.discriminator, ...ds[0] };
+      return { preset: c.discriminator, ...ds[0], params: ds.reduce((n, d) => n + (d?.params ?? 0), 0), scales: ds };
+    })(),
+    objective: c.objective,
+  };
+  return writeFileAtomic(runPaths(dir).model, `${JSON.stringify(model, null, 2)}\n`);
 };
 
 export const readConfig = async (dir: string): Promise<TrainConfig> => {
