@@ -7,7 +7,7 @@
  *   node --import tsx test/bench/ab-step.ts --switch threads [--settings 1,67108864,134217728]
  *   node --import tsx test/bench/ab-step.ts --switch table             (1,2)
  *   node --import tsx test/bench/ab-step.ts --switch adam              (many,each)
- *   [--size 64 --ngf 32 --ndf 32 --rounds 20 --block 5]
+ *   [--size 64 --ngf 32 --ndf 32 --generator unet|resnet9 --rounds 20 --block 5]
  *
  * threads: the native convolutions' single-thread bound in FLOPs
  * (src/conv.cc; 1 is the old behaviour, every convolution on all threads).
@@ -30,6 +30,7 @@ const { values: v } = parseArgs({
     switch: { type: 'string', default: 'threads' },
     settings: { type: 'string' },
     size: { type: 'string', default: '64' },
+    generator: { type: 'string', default: 'unet' },
     ngf: { type: 'string', default: '32' },
     ndf: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '20' },
@@ -83,7 +84,8 @@ const settings = (v.settings ?? sw.defaults).split(',');
 
 const size = Number(v.size);
 const [rounds, block] = [Number(v.rounds), Number(v.block)];
-const one = paperStepper(size, Number(v.ngf), Number(v.ndf));
+if (v.generator !== 'unet' && v.generator !== 'resnet9') throw new Error(`--generator ${v.generator}: choose unet or resnet9`);
+const one = paperStepper(size, Number(v.ngf), Number(v.ndf), v.generator);
 for (const s of settings) (sw.apply(s), one(), one(), one()); // each setting warm
 const ms = new Map<string, number[]>(settings.map((s) => [s, []]));
 for (let r = 0; r < rounds; r++)
@@ -96,5 +98,5 @@ for (let r = 0; r < rounds; r++)
   }
 sw.restore();
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
-console.log(`${size}x${size}, ngf ${v.ngf}, ndf ${v.ndf}: ms per step (median of ${rounds} blocks of ${block}) by ${v.switch}`);
+console.log(`${v.generator} ${size}x${size}, ngf ${v.ngf}, ndf ${v.ndf}: ms per step (median of ${rounds} blocks of ${block}) by ${v.switch}`);
 for (const s of settings) console.log(`  ${sw.label(s)}: ${median(ms.get(s)!).toFixed(1)}`);
