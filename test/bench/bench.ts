@@ -5,7 +5,12 @@
  * own process. Prints per configuration our median s/step, PyTorch's, the
  * ratio ours / PyTorch and both peak RSS values.
  *
- *   npm run bench [-- --only train128,infer256] [--backend auto] [--json FILE] [--torch PATH] [--data DIR] [--torch-malloc keep|glibc]
+ *   npm run bench [-- --only train128,infer256] [--rounds 1] [--backend auto] [--json FILE] [--torch PATH] [--data DIR] [--torch-malloc keep|glibc]
+ *
+ * --rounds K measures each configuration K times, ours and PyTorch in turn
+ * (ours first in odd rounds, PyTorch first in even ones, so a machine that
+ * drifts over minutes weighs on both alike), and reports each side's median
+ * s/step, the median of the K per-round ratios and their range.
  *
  * The e2e rows run `pix2pix train` (its defaults: samples every 100 steps,
  * checkpoints every 500, losses.jsonl) on real files (--data, default
@@ -35,8 +40,14 @@ const { values } = parseArgs({
     torch: { type: 'string', default: fileURLToPath(new URL('../../../shared/bench/torch_pix2pix.py', import.meta.url)) },
     data: { type: 'string' },
     'torch-malloc': { type: 'string', default: 'keep' },
+    rounds: { type: 'string', default: '1' },
   },
 });
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds ${values.rounds}: a whole number of rounds >= 1`);
+  process.exit(2);
+}
 if (values['torch-malloc'] !== 'keep' && values['torch-malloc'] !== 'glibc') {
   console.error(`--torch-malloc ${values['torch-malloc']}: choose keep (the default) or glibc`);
   process.exit(2);
@@ -123,30 +134,52 @@ if (noTorch) console.log(`PyTorch reference unavailable (${noTorch}): measuring 
 
 const rows: Array<Record<string, unknown>> = [];
 const fmt = (v: number | undefined, d = 3) => (v === undefined ? '-' : v.toFixed(d));
+const median = (xs: readonly number[]): number | undefined => {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((p, q) => p - q);
+  return s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const present = <T,>(xs: ReadonlyArray<T | undefined>): T[] => xs.filter((x): x is T => x !== undefined);
 for (const c of configs) {
-  const a = ours(c);
-  const b = noTorch || c.hd ? undefined : torch(c);
-  const oursS = 'error' in a ? undefined : a.median_s;
-  const torchS = b && !('error' in b) ? b.median_s : undefined;
+  const as: Array<ReturnType<typeof ours>> = [];
+  const bs: Array<ReturnType<typeof torch> | undefined> = [];
+  for (let r = 0; r < rounds; r++) {
+    const withTorch = !noTorch && !c.hd;
+    if (withTorch && r % 2 === 1) bs.push(torch(c));
+    as.push(ours(c));
+    if (withTorch && r % 2 === 0) bs.push(torch(c));
+  }
+  const okA = as.filter((a): a is Exclude<typeof a, { error: string }> => !('error' in a));
+  const okB = bs.filter((b): b is Measured => b !== undefined && !('error' in b));
+  const oursAll = okA.map((a) => a.median_s);
+  const torchAll = okB.map((b) => b.median_s);
+  // Per round, ours over PyTorch measured beside it (only rounds where both ran).
+  const ratios = present(as.map((a, r) => { const b = bs[r]; return 'error' in a || b === undefined || 'error' in b ? undefined : a.median_s / b.median_s; }));
+  const firstSteps = present(okA.map((a) => a.first_step_s));
+  const rssB = okB.map((b) => b.peak_rss_mib).filter(Number.isFinite);
+  const errA = as.find((a): a is { error: string } => 'error' in a);
+  const errB = bs.find((b): b is { error: string } => b !== undefined && 'error' in b);
   const row = {
     config: c.name,
     what: c.what,
-    backend: 'error' in a ? undefined : a.backend,
-    ours_s: oursS,
-    torch_s: torchS,
-    ratio: oursS !== undefined && torchS !== undefined ? oursS / torchS : undefined,
-    ours_rss_mib: 'error' in a ? undefined : a.peak_rss_mib,
-    ...('error' in a || a.first_step_s === undefined ? {} : { ours_first_step_s: a.first_step_s }),
-    torch_rss_mib: b && !('error' in b) && Number.isFinite(b.peak_rss_mib) ? b.peak_rss_mib : undefined,
-    ...('error' in a ? { ours_error: a.error } : {}),
-    ...(b && 'error' in b ? { torch_error: b.error } : {}),
+    backend: okA[0]?.backend,
+    ours_s: median(oursAll),
+    torch_s: median(torchAll),
+    ratio: median(ratios),
+    ...(rounds > 1 ? { rounds, ours_s_all: oursAll, torch_s_all: torchAll, ratio_min: ratios.length ? Math.min(...ratios) : undefined, ratio_max: ratios.length ? Math.max(...ratios) : undefined } : {}),
+    ours_rss_mib: okA.length ? Math.max(...okA.map((a) => a.peak_rss_mib)) : undefined,
+    ...(firstSteps.length ? { ours_first_step_s: median(firstSteps) } : {}),
+    torch_rss_mib: rssB.length ? Math.max(...rssB) : undefined,
+    ...(errA ? { ours_error: errA.error } : {}),
+    ...(errB ? { torch_error: errB.error } : {}),
   };
   rows.push(row);
+  const spread = rounds > 1 && ratios.length > 1 ? ` (${fmt(row.ratio_min, 2)}-${fmt(row.ratio_max, 2)} over ${ratios.length} rounds)` : '';
   console.log(
-    `${c.name.padEnd(11)} ours ${fmt(row.ours_s)} s  torch ${fmt(row.torch_s)} s  ratio ${fmt(row.ratio, 2)}  ` +
+    `${c.name.padEnd(11)} ours ${fmt(row.ours_s)} s  torch ${fmt(row.torch_s)} s  ratio ${fmt(row.ratio, 2)}${spread}  ` +
       `rss ours ${fmt(row.ours_rss_mib, 0)} MiB torch ${fmt(row.torch_rss_mib, 0)} MiB  (${row.backend ?? row.ours_error})` +
-      ('ours_first_step_s' in row ? `  first step after ${fmt(row.ours_first_step_s as number, 1)} s` : '') +
+      (row.ours_first_step_s !== undefined ? `  first step after ${fmt(row.ours_first_step_s, 1)} s` : '') +
       (row.torch_error ? `  torch: ${row.torch_error}` : ''),
   );
 }
-if (values.json) writeFileSync(values.json, JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, torch_malloc: values['torch-malloc'], rows }, null, 2) + '\n');
+if (values.json) writeFileSync(values.json, JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, torch_malloc: values['torch-malloc'], rounds, rows }, null, 2) + '\n');
