@@ -7,7 +7,7 @@
  * (what a perfect table would give; optimistic, since the minimum of noisy
  * timings is picked). How choose()'s tables in src/conv.cc were measured.
  *
- *   node --import tsx test/bench/conv-engines.ts [--size 256 --ngf 64 --ndf 64 --reps 9]
+ *   node --import tsx test/bench/conv-engines.ts [--size 256 --ngf 64 --ndf 64 --reps 9 --cold]
  */
 import { parseArgs } from 'node:util';
 import { useBackend } from '../../lib/backend/index.ts';
@@ -16,8 +16,14 @@ import { ConvEngine, type ConvAddon } from '../../lib/backend/native/kernels/con
 import { paperStepper } from './paper-step.ts';
 
 const { values: v } = parseArgs({
-  options: { size: { type: 'string', default: '256' }, ngf: { type: 'string', default: '64' }, ndf: { type: 'string', default: '64' }, reps: { type: 'string', default: '9' } },
+  options: { size: { type: 'string', default: '256' }, ngf: { type: 'string', default: '64' }, ndf: { type: 'string', default: '64' }, reps: { type: 'string', default: '9' }, cold: { type: 'boolean', default: false } },
 });
+// --cold: 64 MiB written before every timed call, so that the call reads its
+// operands from memory, as the deep layers of a real step do (their filters
+// were last touched a whole network earlier).
+const flush = v.cold ? new Float32Array(16 << 20) : undefined;
+let flushes = 0;
+const evict = () => flush?.fill(++flushes);
 const [size, reps] = [Number(v.size), Number(v.reps)];
 const loaded = loadNative();
 if (!('addon' in loaded)) throw new Error(`needs the native backend: ${loaded.reason}`);
@@ -53,7 +59,7 @@ const engines = ['auto', 'gemm', 'gemmSplit', 'dnnl', 'dnnlWeights'] as const;
 const sums = ops.map(() => engines.map(() => 0));
 const best = ops.map(() => 0);
 const random = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
-console.log(`${size}x${size}, ngf ${v.ngf}, ndf ${v.ndf}; OpenBLAS ${conv.blas().split(' ')[0]}, table ${conv.tune(0, 0, 0)[4]}; ms (median of ${reps}) by engine: ${engines.join(' ')}`);
+console.log(`${size}x${size}, ngf ${v.ngf}, ndf ${v.ndf}${v.cold ? ', cold (caches flushed before each call)' : ''}; OpenBLAS ${conv.blas().split(' ')[0]}, table ${conv.tune(0, 0, 0)[4]}; ms (median of ${reps}) by engine: ${engines.join(' ')}`);
 for (const s of seen.values()) {
   const [a, b, out] = [random(s.sizes[0]), random(s.sizes[1]), new Float32Array(s.sizes[2])];
   const run = originals[s.op]!;
@@ -61,6 +67,7 @@ for (const s of seen.values()) {
     run(a, b, out, s.geometry, ConvEngine[e]);
     const t: number[] = [];
     for (let i = 0; i < reps; i++) {
+      evict();
       const t0 = performance.now();
       run(a, b, out, s.geometry, ConvEngine[e]);
       t.push(performance.now() - t0);
