@@ -27,7 +27,7 @@ interface Case extends ConvGeometry {
   readonly smallChunks: boolean;
 }
 
-const ENGINES: ConvEngineName[] = ['gemm', 'gemmSplit', 'dnnl', 'dnnlWeights', 'dnnlAny'];
+const ENGINES: ConvEngineName[] = ['gemm', 'gemmSplit', 'dnnl', 'dnnlWeights', 'dnnlAny', 'stream'];
 const KERNELS: KernelName[] = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
 
 const convCase: fc.Arbitrary<Case> = fc
@@ -127,7 +127,7 @@ describe.skipIf(skipNative)('native convolutions', () => {
     expect(worst).toBeLessThanOrEqual(1e-4);
     expect(checked).toBeGreaterThan(200);
     // oneDNN served each op (an engine that cannot serve a geometry falls back to sgemm).
-    for (const k of KERNELS) for (const e of ['gemm', 'dnnl', 'dnnlWeights', 'dnnlAny'] as const) expect(ran).toContain(`${k}:${ConvEngine[e]}`);
+    for (const k of KERNELS) for (const e of ['gemm', 'dnnl', 'dnnlWeights', 'dnnlAny', 'stream'] as const) expect(ran).toContain(`${k}:${ConvEngine[e]}`);
   });
 
   it('every engine == the stock cpu kernels on layers big enough for both threads and many tiles', async () => {
@@ -205,6 +205,46 @@ describe.skipIf(skipNative)('native convolutions', () => {
     }
   });
 
+  it("auto reads the paper's innermost layers' filters once (the stream engine), on both tables, == the cpu kernels: 2x2 -> 1x1 (3 of 4 kernel rows and columns in padding) and 4x4 -> 2x2", async () => {
+    const layers = [
+      { g: Int32Array.of(1, 2, 2, 256, 1, 1, 256, 4, 4, 2, 2, 1, 1), ops: [0, 1, 2] },
+      { g: Int32Array.of(1, 4, 4, 128, 2, 2, 128, 4, 4, 2, 2, 1, 1), ops: [0, 1] },
+    ];
+    const previous = addon.tune(0, 0, 0);
+    try {
+      for (const { g, ops } of layers) {
+        const [h, w, ci, oh, ow, co] = [g[1]!, g[2]!, g[3]!, g[4]!, g[5]!, g[6]!];
+        const x = { values: values(51, h * w * ci), shape: [1, h, w, ci] };
+        const dy = { values: values(52, oh * ow * co), shape: [1, oh, ow, co] };
+        const filter = { values: values(53, 16 * ci * co), shape: [4, 4, ci, co] };
+        const common = { strides: [2, 2], pad: 1, dataFormat: 'NHWC' };
+        const refs = [
+          await runOn('cpu', stock.Conv2D.kernelFunc, { x, filter }, { ...common, dilations: [1, 1] } as unknown as tf.NamedAttrMap),
+          await runOn('cpu', stock.Conv2DBackpropInput.kernelFunc, { dy, filter }, { ...common, inputShape: x.shape } as unknown as tf.NamedAttrMap),
+          await runOn('cpu', stock.Conv2DBackpropFilter.kernelFunc, { x, dy }, { ...common, filterShape: filter.shape } as unknown as tf.NamedAttrMap),
+        ];
+        const calls = [
+          (out: Float32Array) => addon.conv2d(x.values, filter.values, out, g, 0),
+          (out: Float32Array) => addon.conv2dBackpropInput(dy.values, filter.values, out, g, 0),
+          (out: Float32Array) => addon.conv2dBackpropFilter(x.values, dy.values, out, g, 0),
+        ];
+        for (const table of g[4] === 1 ? [1, 2] : [2]) {
+          addon.tune(0, 0, 0, 0, table);
+          for (const op of ops) {
+            expect(addon.impl(op, g, 0), `table ${table}, op ${op}, ${g.join(',')}`).toBe('stream');
+            const ref = refs[op]!;
+            const out = new Float32Array(ref.values.length).fill(NaN);
+            expect(calls[op]!(out)).toBe(ConvEngine.stream);
+            const scale = Array.from(ref.values).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+            expect(maxAbsDiff(out, ref.values) / scale, `table ${table}, op ${op}, ${g.join(',')}`).toBeLessThan(2e-6);
+          }
+        }
+      }
+    } finally {
+      addon.tune(...previous);
+    }
+  });
+
   it('the native module checks its arguments', () => {
     const info = convInfo({ n: 1, h: 5, w: 5, ci: 2, co: 3, kh: 3, kw: 3, sh: 1, sw: 1, pad: 'same', rounding: undefined, seed: 1 })!;
     const g = nativeGeometry(info);
@@ -213,7 +253,7 @@ describe.skipIf(skipNative)('native convolutions', () => {
     expect(() => addon.conv2d(x, w, new Float32Array(75), g, ConvEngine.gemm)).not.toThrow();
     expect(() => addon.conv2d(x, w, new Float32Array(74), g, ConvEngine.gemm)).toThrow(/sizes/);
     expect(() => addon.conv2d(x, w, new Float32Array(75), new Int32Array(12), ConvEngine.gemm)).toThrow(/geometry/);
-    expect(() => addon.conv2d(x, w, new Float32Array(75), g, 9)).toThrow(/engine/);
+    expect(() => addon.conv2d(x, w, new Float32Array(75), g, 9)).toThrow(/engine 0-6/);
     expect(addon.threads()).toBeGreaterThanOrEqual(1);
     expect(addon.impl(0, g, ConvEngine.dnnl)).toMatch(/^dnnl:/);
   });

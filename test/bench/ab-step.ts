@@ -7,6 +7,7 @@
  *   node --import tsx test/bench/ab-step.ts --switch threads [--settings 1,67108864,134217728]
  *   node --import tsx test/bench/ab-step.ts --switch table             (1,2)
  *   node --import tsx test/bench/ab-step.ts --switch adam              (many,each)
+ *   node --import tsx test/bench/ab-step.ts --switch stream            (-1,4)
  *   [--size 64 --ngf 32 --ndf 32 --generator unet|resnet9 --rounds 20 --block 5]
  *
  * threads: the native convolutions' single-thread bound in FLOPs
@@ -16,6 +17,8 @@
  * one).
  * adam: the fused Adam on all of a network's tensors in one call (one
  * parallel region) against one call per tensor.
+ * stream: the most output positions auto sends to the stream engine (-1:
+ * none, the table as it was; 4 the default).
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -70,6 +73,12 @@ const switches = {
     },
     label: (s: string) => (s === 'many' ? 'one Adam call for all tensors' : 'one Adam call per tensor'),
     restore: () => (tf.unregisterKernel(ADAM_KERNEL, 'native'), tf.registerKernel(fusedAdam)),
+  },
+  stream: {
+    defaults: '-1,4',
+    apply: (s: string) => void conv.tune(0, 0, 0, 0, 0, Number(s)),
+    label: (s: string) => (Number(s) < 1 ? 'no stream engine' : `stream engine up to ${s} positions`),
+    restore: ((initial) => () => void conv.tune(0, 0, 0, 0, 0, initial > 0 ? initial : -1))(conv.tune(0, 0, 0)[5]),
   },
   table: {
     defaults: '1,2',

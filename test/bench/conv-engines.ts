@@ -55,7 +55,7 @@ recording = true;
 one();
 recording = false;
 
-const engines = ['auto', 'gemm', 'gemmSplit', 'dnnl', 'dnnlWeights'] as const;
+const engines = ['auto', 'gemm', 'gemmSplit', 'dnnl', 'dnnlWeights', 'stream'] as const;
 const sums = ops.map(() => engines.map(() => 0));
 const best = ops.map(() => 0);
 const random = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);

@@ -11,7 +11,10 @@
  * 'gemmSplit': positions split between threads, serial sgemm per tile), or
  * oneDNN primitives on the tensors as they are ('dnnl', nhwc/hwio), with
  * oneDNN's blocked weights reordered every call ('dnnlWeights'), or with
- * every layout reordered ('dnnlAny'). 'auto' picks per op and shape
+ * every layout reordered ('dnnlAny'), or one pass over the filter rows
+ * skipping the taps that see only padding ('stream', for layers of 1-4
+ * output positions, whose filters a step reads from memory: measured with
+ * `conv-engines.ts --cold`). 'auto' picks per op and shape
  * (choose() in src/conv.cc). Measured on the 55 distinct convolutions of a
  * pix2pix 256x256 step (unet_256 + 70x70 PatchGAN, batch 1, 99 GFLOP over
  * 101 calls) on 2 AVX-512 cores, sum of the calls:
@@ -41,7 +44,7 @@ import { nativePool } from '../pool.ts';
 
 
 /** The engines of the native module (the numbers are its API). */
-export const ConvEngine = { auto: 0, gemm: 1, gemmSplit: 2, dnnl: 3, dnnlWeights: 4, dnnlAny: 5 } as const;
+export const ConvEngine = { auto: 0, gemm: 1, gemmSplit: 2, dnnl: 3, dnnlWeights: 4, dnnlAny: 5, stream: 6 } as const;
 export type ConvEngineName = keyof typeof ConvEngine;
 
 type Run = (a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array, engine: number) => number;
@@ -58,10 +61,11 @@ export interface ConvAddon {
    * per thread tile and fewest positions per tile (gemmSplit), the FLOPs
    * below which a convolution runs on one thread (2^27), and the table
    * 'auto' picks engines from (1: sgemm where OpenBLAS is AVX-512, 2:
-   * oneDNN first where only oneDNN is; detected at first use); 0 or absent
-   * keeps a value. Returns the values before.
+   * oneDNN first where only oneDNN is; detected at first use), and the most
+   * output positions 'auto' sends to the stream engine (4; -1 turns it off);
+   * 0 or absent keeps a value. Returns the values before.
    */
-  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number, singleThreadBelow?: number, table?: number): [number, number, number, number, number];
+  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number, singleThreadBelow?: number, table?: number, streamPositions?: number): [number, number, number, number, number, number];
   /** Frees the scratch buffers and cached oneDNN primitives. */
   release(): void;
   /** OpenBLAS's core and build configuration. */

@@ -8,8 +8,9 @@
 // geom: Int32Array [n, h, w, ci, oh, ow, co, kh, kw, sh, sw, padTop, padLeft]
 // of the forward convolution; engine: a ConvEngine (0 = auto). Each returns
 // the engine that ran. Also: impl(op, geom, engine) -> oneDNN's
-// implementation name, tune(chunk, tile, tileMin, singleThreadBelow, table)
-// -> the previous values (table: 1 = TABLE_BLAS, 2 = TABLE_DNNL),
+// implementation name, tune(chunk, tile, tileMin, singleThreadBelow, table,
+// streamPositions) -> the previous values (table: 1 = TABLE_BLAS, 2 =
+// TABLE_DNNL; streamPositions: -1 turns the stream engine off in auto),
 // release(), blas().
 #include <cblas.h>
 #include <omp.h>
@@ -52,7 +53,15 @@ int64_t w_size(const ConvGeom& g) { return g.kh * g.kw * g.ci * g.co; }
 // TABLE_BLAS: where OpenBLAS runs AVX-512 kernels as well as oneDNN (an
 // Intel Xeon, 256x256 step; numbers in kernels/conv.ts): the sgemm engines
 // win the mid-sized layers.
+// Layers of up to this many output positions go to the stream engine (the
+// tables below say which ops); 0 turns it off (tune(), for A/B runs).
+int64_t stream_max_positions = 4;
+
 ConvEngine choose_blas(ConvOp op, int64_t P, const ConvGeom& g) {
+  // One position: read the filter once, skipping the taps that only see
+  // padding (measured on the AMD table below, where it wins every op; here
+  // it reads 4 to 16x fewer filter bytes than the engines it replaces).
+  if (P == 1 && stream_max_positions >= 1) return ENGINE_STREAM;
   switch (op) {
     case OP_FORWARD:
       if (P < 256) return ENGINE_DNNL;
@@ -75,13 +84,20 @@ ConvEngine choose_blas(ConvOp op, int64_t P, const ConvGeom& g) {
 // and the input gradient of the deep 16-64-position layers. Per-op sums
 // over the 256x256 step's convolutions (warm, ms; test/bench/conv-engines.ts):
 // forward 104 -> 95, input gradient 152 -> 110, filter gradient 109 -> 96.
+// The stream engine takes the 1-4 position layers, whose filters come from
+// memory in a step (conv-engines.ts --cold, ms, auto before -> stream):
+// 128x128's innermost 2x2 -> 1x1 (512 channels) forward 0.71 -> 0.12, input
+// gradient 0.53 -> 0.14, filter gradient 1.87 -> 0.79; its 4x4 -> 2x2
+// forward 2.78 -> 2.02, input gradient 1.91 -> 1.44. oneDNN keeps the 4x4
+// -> 2x2 filter gradients (0.97 and 2.30 against stream's 1.59 and 3.20).
 ConvEngine choose_dnnl(ConvOp op, int64_t P, const ConvGeom& g) {
-  if (P == 1) return ENGINE_GEMM;
+  if (P == 1) return stream_max_positions >= 1 ? ENGINE_STREAM : ENGINE_GEMM;
   switch (op) {
     case OP_FORWARD:
       if (P >= 256 || (P >= 32 && g.ci <= 256)) return ENGINE_DNNL_WEIGHTS;
-      return ENGINE_DNNL;
+      return P <= stream_max_positions ? ENGINE_STREAM : ENGINE_DNNL;
     case OP_BACKWARD_INPUT:
+      if (P <= stream_max_positions) return ENGINE_STREAM;
       if (P <= 4 || P >= 196 || g.ci <= 128) return ENGINE_DNNL;
       return ENGINE_GEMM;
     case OP_BACKWARD_FILTER:
@@ -144,7 +160,13 @@ int run(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, const f
   const double flops = 2.0 * conv_positions(g) * conv_kc(g) * g.co;
   const Threads threads(flops < double(single_thread_below) ? 1 : omp_get_max_threads());
   if (engine == ENGINE_AUTO) engine = choose(op, g);
-  if (engine >= ENGINE_DNNL) {
+  if (engine == ENGINE_STREAM) {
+    if (op == OP_FORWARD) stream_forward(g, a, b, out);
+    else if (op == OP_BACKWARD_INPUT) stream_backward_input(g, a, b, out);
+    else stream_backward_filter(g, a, b, out);
+    return engine;
+  }
+  if (is_dnnl(engine)) {
     if (dnnl_run(op, engine, g, a, b, out)) return engine;
     engine = ENGINE_GEMM;
   }
@@ -164,8 +186,8 @@ napi_value call(napi_env env, napi_callback_info info, ConvOp op) {
   int64_t engine = 0;
   if (argc < 4 || !get_f32(env, argv[0], &a) || !get_f32(env, argv[1], &b) || !get_f32(env, argv[2], &out) ||
       !get_geom(env, argv[3], &g) || (argc > 4 && !get_i64(env, argv[4], &engine)) || engine < 0 ||
-      engine > ENGINE_DNNL_ANY) {
-    napi_throw_type_error(env, nullptr, "pix2pix_conv: expected (Float32Array, Float32Array, Float32Array, Int32Array(13) geometry, engine 0-5)");
+      engine > ENGINE_STREAM) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv: expected (Float32Array, Float32Array, Float32Array, Int32Array(13) geometry, engine 0-6)");
     return nullptr;
   }
   const int64_t sizes[3][3] = {{x_size(g), w_size(g), y_size(g)},
@@ -194,35 +216,37 @@ napi_value impl(napi_env env, napi_callback_info info) {
   int64_t op = 0, engine = 0;
   ConvGeom g;
   if (argc < 3 || !get_i64(env, argv[0], &op) || op < 0 || op > 2 || !get_geom(env, argv[1], &g) ||
-      !get_i64(env, argv[2], &engine) || engine < 0 || engine > ENGINE_DNNL_ANY) {
-    napi_throw_type_error(env, nullptr, "pix2pix_conv.impl: expected (op 0-2, Int32Array(13) geometry, engine 0-5)");
+      !get_i64(env, argv[2], &engine) || engine < 0 || engine > ENGINE_STREAM) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv.impl: expected (op 0-2, Int32Array(13) geometry, engine 0-6)");
     return nullptr;
   }
   ConvEngine e = static_cast<ConvEngine>(engine);
   if (e == ENGINE_AUTO) e = choose(static_cast<ConvOp>(op), g);
-  std::string s = e >= ENGINE_DNNL ? "dnnl:" + dnnl_impl(static_cast<ConvOp>(op), e, g)
-                                   : (e == ENGINE_GEMM_SPLIT ? "gemm-split" : "gemm");
+  std::string s = is_dnnl(e) ? "dnnl:" + dnnl_impl(static_cast<ConvOp>(op), e, g)
+                             : (e == ENGINE_STREAM ? "stream" : e == ENGINE_GEMM_SPLIT ? "gemm-split" : "gemm");
   napi_value r;
   NAPI_CALL(env, napi_create_string_utf8(env, s.c_str(), s.size(), &r));
   return r;
 }
 
 napi_value tune(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  int64_t v[5] = {0, 0, 0, 0, 0};
+  int64_t v[6] = {0, 0, 0, 0, 0, 0};
   for (size_t i = 0; i < argc && i < 3; i++) get_i64(env, argv[i], &v[i]);
-  int64_t previous[5];
+  int64_t previous[6];
   gemm_tune(v[0], v[1], v[2], previous);
   previous[3] = single_thread_below;
   if (argc > 3 && get_i64(env, argv[3], &v[3]) && v[3] > 0) single_thread_below = v[3];
   if (table == TABLE_DETECT) table = detect_table();
   previous[4] = table;
   if (argc > 4 && get_i64(env, argv[4], &v[4]) && (v[4] == TABLE_BLAS || v[4] == TABLE_DNNL)) table = static_cast<ConvTable>(v[4]);
+  previous[5] = stream_max_positions;
+  if (argc > 5 && get_i64(env, argv[5], &v[5]) && v[5] != 0) stream_max_positions = v[5] < 0 ? 0 : v[5];
   napi_value r;
-  NAPI_CALL(env, napi_create_array_with_length(env, 5, &r));
-  for (uint32_t i = 0; i < 5; i++) {
+  NAPI_CALL(env, napi_create_array_with_length(env, 6, &r));
+  for (uint32_t i = 0; i < 6; i++) {
     napi_value e;
     NAPI_CALL(env, napi_create_int64(env, previous[i], &e));
     NAPI_CALL(env, napi_set_element(env, r, i, e));

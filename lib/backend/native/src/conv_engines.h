@@ -1,5 +1,6 @@
 // The convolution engines behind the conv module (conv.cc): im2col + OpenBLAS
-// sgemm (conv_gemm.cc) and oneDNN primitives (conv_dnnl.cc).
+// sgemm (conv_gemm.cc), oneDNN primitives (conv_dnnl.cc) and one pass over
+// the filter for layers of few positions (conv_stream.cc).
 //
 // Layouts are tf.js's: activations NHWC, filters [kh, kw, inC, outC] (HWIO).
 // Every function gets the geometry of the *forward* convolution x -> y
@@ -28,7 +29,10 @@ enum ConvEngine {
   ENGINE_DNNL = 3,          // oneDNN on the tensors as they are (nhwc, hwio)
   ENGINE_DNNL_WEIGHTS = 4,  // oneDNN choosing its weights layout (weights reordered every call)
   ENGINE_DNNL_ANY = 5,      // oneDNN choosing every layout (everything reordered every call)
+  ENGINE_STREAM = 6,        // the filter read once, in order (few output positions)
 };
+
+inline bool is_dnnl(int64_t engine) { return engine >= ENGINE_DNNL && engine <= ENGINE_DNNL_ANY; }
 
 // Asks for transparent huge pages on the 2 MiB-aligned part of [p, p+bytes)
 // (with THP in 'madvise' mode, fresh big arrays otherwise take one page
@@ -47,6 +51,11 @@ void gemm_backward_filter(const ConvGeom& g, const float* x, const float* dy, fl
 // 0 leaves a value as it is. previous receives the values before.
 void gemm_tune(int64_t chunk_floats, int64_t tile_floats, int64_t tile_min_positions, int64_t previous[3]);
 void gemm_release();
+
+// One pass over the filter rows (every geometry; fast where positions are few).
+void stream_forward(const ConvGeom& g, const float* x, const float* w, float* y);
+void stream_backward_input(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void stream_backward_filter(const ConvGeom& g, const float* x, const float* dy, float* dw);
 
 // oneDNN: false when oneDNN cannot do this geometry (or would only run its
 // slow reference implementation); nothing is written then.
