@@ -50,13 +50,13 @@ int64_t w_size(const ConvGeom& g) { return g.kh * g.kw * g.ci * g.co; }
 // positions; the deep layers (1-64 positions) are bound by streaming the
 // weights. Differences under ~15% are within these machines' noise.
 //
-// TABLE_BLAS: where OpenBLAS runs AVX-512 kernels as well as oneDNN (an
-// Intel Xeon, 256x256 step; numbers in kernels/conv.ts): the sgemm engines
-// win the mid-sized layers.
 // Layers of up to this many output positions go to the stream engine (the
 // tables below say which ops); 0 turns it off (tune(), for A/B runs).
 int64_t stream_max_positions = 4;
 
+// TABLE_BLAS: where OpenBLAS runs AVX-512 kernels as well as oneDNN (an
+// Intel Xeon, 256x256 step; numbers in kernels/conv.ts): the sgemm engines
+// win the mid-sized layers.
 ConvEngine choose_blas(ConvOp op, int64_t P, const ConvGeom& g) {
   // One position: read the filter once, skipping the taps that only see
   // padding (measured on the AMD table below, where it wins every op; here
@@ -87,9 +87,10 @@ ConvEngine choose_blas(ConvOp op, int64_t P, const ConvGeom& g) {
 // The stream engine takes the 1-4 position layers, whose filters come from
 // memory in a step (conv-engines.ts --cold, ms, auto before -> stream):
 // 128x128's innermost 2x2 -> 1x1 (512 channels) forward 0.71 -> 0.12, input
-// gradient 0.53 -> 0.14, filter gradient 1.87 -> 0.79; its 4x4 -> 2x2
+// gradient 0.53 -> 0.14, filter gradient 1.87 -> 0.70; its 4x4 -> 2x2
 // forward 2.78 -> 2.02, input gradient 1.91 -> 1.44. oneDNN keeps the 4x4
-// -> 2x2 filter gradients (0.97 and 2.30 against stream's 1.59 and 3.20).
+// -> 2x2 filter gradients (0.83-0.97 and 2.30-2.40 against stream's 1.02
+// and 3.06).
 ConvEngine choose_dnnl(ConvOp op, int64_t P, const ConvGeom& g) {
   if (P == 1) return stream_max_positions >= 1 ? ENGINE_STREAM : ENGINE_GEMM;
   switch (op) {

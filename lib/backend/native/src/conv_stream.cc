@@ -70,49 +70,47 @@ std::vector<std::vector<Pair>> tap_pairs(const ConvGeom& g) {
   return taps;
 }
 
+// Calls row_fn(row, c, pairs) for each row w[t, c, :] of each tap t that
+// reads something, in filter order: the one pass over the filter.
+template <class RowFn>
+void each_live_row(const ConvGeom& g, const float* w, RowFn row_fn) {
+  const auto taps = tap_pairs(g);
+  for (size_t t = 0; t < taps.size(); ++t) {
+    if (taps[t].empty()) continue;
+    const float* wt = w + static_cast<int64_t>(t) * g.ci * g.co;
+    for (int64_t c = 0; c < g.ci; ++c) row_fn(wt + c * g.co, c, taps[t]);
+  }
+}
+
 }  // namespace
 
 // y[p, :] = sum over taps t, channels c: x[in(p, t), c] * w[t, c, :]
 void stream_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
   const int64_t co = g.co, ci = g.ci;
   std::fill(y, y + conv_positions(g) * co, 0.f);
-  const auto taps = tap_pairs(g);
-  for (size_t t = 0; t < taps.size(); ++t) {
-    const std::vector<Pair>& pairs = taps[t];
-    if (pairs.empty()) continue;
-    const float* wt = w + static_cast<int64_t>(t) * ci * co;
-    for (int64_t c = 0; c < ci; ++c) {
-      const float* row = wt + c * co;
-      for (const Pair& pr : pairs) {
-        const float a = x[pr.in * ci + c];
-        float* __restrict yo = y + pr.out * co;
+  each_live_row(g, w, [&](const float* __restrict row, int64_t c, const std::vector<Pair>& pairs) {
+    for (const Pair& pr : pairs) {
+      const float a = x[pr.in * ci + c];
+      float* __restrict yo = y + pr.out * co;
 #pragma omp simd
-        for (int64_t k = 0; k < co; ++k) yo[k] += a * row[k];
-      }
+      for (int64_t k = 0; k < co; ++k) yo[k] += a * row[k];
     }
-  }
+  });
 }
 
 // dx[q, c] = sum over taps t, positions p read at q through t: dy[p, :] . w[t, c, :]
 void stream_backward_input(const ConvGeom& g, const float* dy, const float* w, float* dx) {
   const int64_t co = g.co, ci = g.ci;
   std::fill(dx, dx + g.n * g.h * g.w * ci, 0.f);
-  const auto taps = tap_pairs(g);
-  for (size_t t = 0; t < taps.size(); ++t) {
-    const std::vector<Pair>& pairs = taps[t];
-    if (pairs.empty()) continue;
-    const float* wt = w + static_cast<int64_t>(t) * ci * co;
-    for (int64_t c = 0; c < ci; ++c) {
-      const float* row = wt + c * co;
-      for (const Pair& pr : pairs) {
-        const float* __restrict d = dy + pr.out * co;
-        float s = 0.f;
+  each_live_row(g, w, [&](const float* __restrict row, int64_t c, const std::vector<Pair>& pairs) {
+    for (const Pair& pr : pairs) {
+      const float* __restrict d = dy + pr.out * co;
+      float s = 0.f;
 #pragma omp simd reduction(+ : s)
-        for (int64_t k = 0; k < co; ++k) s += d[k] * row[k];
-        dx[pr.in * ci + c] += s;
-      }
+      for (int64_t k = 0; k < co; ++k) s += d[k] * row[k];
+      dx[pr.in * ci + c] += s;
     }
-  }
+  });
 }
 
 // dw[t, c, :] = sum over the pairs (p, q) of tap t: x[q, c] * dy[p, :]
