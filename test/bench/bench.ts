@@ -143,8 +143,8 @@ const present = <T,>(xs: ReadonlyArray<T | undefined>): T[] => xs.filter((x): x 
 for (const c of configs) {
   const as: Array<ReturnType<typeof ours>> = [];
   const bs: Array<ReturnType<typeof torch> | undefined> = [];
+  const withTorch = !noTorch && !c.hd;
   for (let r = 0; r < rounds; r++) {
-    const withTorch = !noTorch && !c.hd;
     if (withTorch && r % 2 === 1) bs.push(torch(c));
     as.push(ours(c));
     if (withTorch && r % 2 === 0) bs.push(torch(c));
