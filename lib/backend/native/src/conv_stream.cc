@@ -1,8 +1,9 @@
 // ENGINE_STREAM: convolutions with few output positions, the filter read
 // once, front to back.
 //
-// A deep layer of a small step (1-16 output positions; a 4x4 filter of 256 to
-// 512 channels in and out, 1M-4M floats) is a matrix-vector product: a few
+// A deep layer of a small step (1-4 output positions, where auto picks this
+// engine; a 4x4 filter of 256 to 512 channels in and out, 1M-4M floats) is
+// close to a matrix-vector product: a few
 // multiply-adds per filter value, and its filter was last touched a whole
 // network earlier, so it comes from memory. oneDNN's and OpenBLAS's kernels,
 // built for reuse, read it at 6-11 GB/s there (test/bench/conv-engines.ts
