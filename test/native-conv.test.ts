@@ -171,7 +171,7 @@ describe.skipIf(skipNative)('native convolutions', () => {
     }
   });
 
-  it("auto's table: oneDNN first exactly where OpenBLAS's core lacks AVX-512 on an AVX-512 CPU (per /proc/cpuinfo), in a child per OPENBLAS_CORETYPE", () => {
+  it("auto's table: oneDNN first exactly where OpenBLAS's core lacks AVX-512 on an AVX-512 CPU, the no-AVX-512 table on a CPU without it (per /proc/cpuinfo), in a child per OPENBLAS_CORETYPE", () => {
     const avx512 = process.platform === 'linux' && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
     const script = "import('./lib/backend/native/index.ts').then(({ loadNative }) => { const n = loadNative(); const c = n.addon.conv; console.log(JSON.stringify([c.blas().split(' ')[0], c.tune(0, 0, 0)[4]])); })";
     const detected = (core: string) => {
@@ -179,11 +179,11 @@ describe.skipIf(skipNative)('native convolutions', () => {
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as [string, number];
     };
-    expect(detected('Haswell')).toEqual(['Haswell', avx512 ? 2 : 1]);
+    expect(detected('Haswell')).toEqual(['Haswell', avx512 ? 2 : 3]);
     if (avx512) expect(detected('SkylakeX')).toEqual(['SkylakeX', 1]);
   });
 
-  it("auto follows the table set: the 64x64 D's stride-1 input gradient (8x8x128 -> 7x7x256) is sgemm on one, oneDNN on the other, and == the cpu kernel on both", async () => {
+  it("auto follows the table set: the 64x64 D's stride-1 input gradient (8x8x128 -> 7x7x256) is sgemm on the sgemm-first table, oneDNN on the other two, and == the cpu kernel on all", async () => {
     const g = Int32Array.of(1, 8, 8, 128, 7, 7, 256, 4, 4, 1, 1, 1, 1);
     const x = { values: values(41, 8 * 8 * 128), shape: [1, 8, 8, 128] };
     const dy = { values: values(42, 7 * 7 * 256), shape: [1, 7, 7, 256] };
@@ -193,7 +193,7 @@ describe.skipIf(skipNative)('native convolutions', () => {
     const scale = Array.from(ref.values).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     const previous = addon.tune(0, 0, 0);
     try {
-      for (const [table, want] of [[1, 'gemm'], [2, 'dnnl:']] as const) {
+      for (const [table, want] of [[1, 'gemm'], [2, 'dnnl:'], [3, 'dnnl:']] as const) {
         addon.tune(0, 0, 0, 0, table);
         expect(addon.impl(1, g, 0).startsWith(want), `table ${table}: ${addon.impl(1, g, 0)}`).toBe(true);
         const out = new Float32Array(ref.values.length).fill(NaN);
@@ -205,10 +205,10 @@ describe.skipIf(skipNative)('native convolutions', () => {
     }
   });
 
-  it("auto reads the paper's innermost layers' filters once (the stream engine), on both tables, == the cpu kernels: 2x2 -> 1x1 (3 of 4 kernel rows and columns in padding) and 4x4 -> 2x2", async () => {
+  it("auto reads the paper's innermost layers' filters once (the stream engine), on every table (4x4 -> 2x2 on the oneDNN-first and no-AVX-512 ones), == the cpu kernels: 2x2 -> 1x1 (3 of 4 kernel rows and columns in padding) and 4x4 -> 2x2", async () => {
     const layers = [
       { g: Int32Array.of(1, 2, 2, 256, 1, 1, 256, 4, 4, 2, 2, 1, 1), ops: [0, 1, 2] },
-      { g: Int32Array.of(1, 4, 4, 128, 2, 2, 128, 4, 4, 2, 2, 1, 1), ops: [0, 1] },
+      { g: Int32Array.of(1, 4, 4, 128, 2, 2, 128, 4, 4, 2, 2, 1, 1), ops: [0, 1] }, // table 3 streams its filter gradient too
     ];
     const previous = addon.tune(0, 0, 0);
     try {
@@ -228,9 +228,9 @@ describe.skipIf(skipNative)('native convolutions', () => {
           (out: Float32Array) => addon.conv2dBackpropInput(dy.values, filter.values, out, g, 0),
           (out: Float32Array) => addon.conv2dBackpropFilter(x.values, dy.values, out, g, 0),
         ];
-        for (const table of g[4] === 1 ? [1, 2] : [2]) {
+        for (const table of g[4] === 1 ? [1, 2, 3] : [2, 3]) {
           addon.tune(0, 0, 0, 0, table);
-          for (const op of ops) {
+          for (const op of table === 3 ? [0, 1, 2] : ops) {
             expect(addon.impl(op, g, 0), `table ${table}, op ${op}, ${g.join(',')}`).toBe('stream');
             const ref = refs[op]!;
             const out = new Float32Array(ref.values.length).fill(NaN);

@@ -5,7 +5,7 @@
  * alike; prints the median block per setting.
  *
  *   node --import tsx test/bench/ab-step.ts --switch threads [--settings 1,67108864,134217728]
- *   node --import tsx test/bench/ab-step.ts --switch table             (1,2)
+ *   node --import tsx test/bench/ab-step.ts --switch table             (1,2,3)
  *   node --import tsx test/bench/ab-step.ts --switch adam              (many,each)
  *   node --import tsx test/bench/ab-step.ts --switch stream            (-1,4)
  *   [--size 64 --ngf 32 --ndf 32 --generator unet|resnet9 --rounds 20 --block 5]
@@ -14,7 +14,7 @@
  * (src/conv.cc; 1 is the old behaviour, every convolution on all threads).
  * table: the engine table of 'auto' (src/conv.cc choose(): 1 the sgemm-first
  * table of machines where OpenBLAS runs AVX-512 kernels, 2 the oneDNN-first
- * one).
+ * one, 3 the one of machines without AVX-512).
  * adam: the fused Adam on all of a network's tensors in one call (one
  * parallel region) against one call per tensor.
  * stream: the most output positions auto sends to the stream engine (-1:
@@ -81,9 +81,9 @@ const switches = {
     restore: ((initial) => () => void conv.tune(0, 0, 0, 0, 0, initial > 0 ? initial : -1))(conv.tune(0, 0, 0)[5]),
   },
   table: {
-    defaults: '1,2',
+    defaults: '1,2,3',
     apply: (s: string) => void conv.tune(0, 0, 0, 0, Number(s)),
-    label: (s: string) => (s === '1' ? 'sgemm first (TABLE_BLAS)' : 'oneDNN first (TABLE_DNNL)'),
+    label: (s: string) => ({ '1': 'sgemm first (TABLE_BLAS)', '2': 'oneDNN first (TABLE_DNNL)', '3': 'no AVX-512 (TABLE_AVX2)' })[s] ?? `table ${s}`,
     restore: ((initial) => () => void conv.tune(0, 0, 0, 0, initial))(conv.tune(0, 0, 0)[4]),
   },
 } as const;

@@ -36,6 +36,10 @@
  *   Conv2D         104          93           193    252    110
  *   BackpropInput  152         106           178    125    159
  *   BackpropFilter 109          95           161    102    113
+ *
+ * Where neither library has AVX-512 (an AMD EPYC Zen 3), a third table:
+ * sgemm forward, the stream engine for 1-4 positions, oneDNN for the deep
+ * layers' gradients (src/conv.cc choose_avx2; 64x64 step 49.0 -> 43.6 ms).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -61,7 +65,8 @@ export interface ConvAddon {
    * per thread tile and fewest positions per tile (gemmSplit), the FLOPs
    * below which a convolution runs on one thread (2^27), and the table
    * 'auto' picks engines from (1: sgemm where OpenBLAS is AVX-512, 2:
-   * oneDNN first where only oneDNN is; detected at first use), and the most
+   * oneDNN first where only oneDNN is, 3: neither is; detected at first
+   * use), and the most
    * output positions 'auto' sends to the stream engine (4; -1 turns it off);
    * 0 or absent keeps a value. Returns the values before.
    */

@@ -10,7 +10,7 @@
 // the engine that ran. Also: impl(op, geom, engine) -> oneDNN's
 // implementation name, tune(chunk, tile, tileMin, singleThreadBelow, table,
 // streamPositions) -> the previous values (table: 1 = TABLE_BLAS, 2 =
-// TABLE_DNNL; streamPositions: -1 turns the stream engine off in auto),
+// TABLE_DNNL, 3 = TABLE_AVX2; streamPositions: -1 turns the stream engine off in auto),
 // release(), blas().
 #include <cblas.h>
 #include <omp.h>
@@ -108,15 +108,47 @@ ConvEngine choose_dnnl(ConvOp op, int64_t P, const ConvGeom& g) {
   }
 }
 
-enum ConvTable { TABLE_DETECT = 0, TABLE_BLAS = 1, TABLE_DNNL = 2 };
+// TABLE_AVX2: where neither library has AVX-512 (an AMD EPYC Zen 3: oneDNN
+// runs its AVX2 kernels, OpenBLAS its Zen = Haswell ones). Measured cold, as
+// in a step (conv-engines.ts --cold; per-op sums of the step's convolutions,
+// ms, TABLE_BLAS's picks -> this table's, from the same run): 64x64 (ngf,
+// ndf 32) forward 9.9 -> 8.2, input gradient 9.5 -> 9.5, filter gradient
+// 9.0 -> 7.4; 128x128 75.4 -> 61.4, 61.7 -> 58.6, 54.3 -> 50.1; 256x256
+// 220.5 -> 200.6, 223.1 -> 199.9, 179.1 -> 164.5. Steps (ab-step.ts --switch
+// table --settings 1,3): 64x64 49.0 -> 43.6 ms, 128x128 312 -> 300, 256x256
+// within the noise (871 -> 888, 983 -> 931). oneDNN's direct forward is slow
+// here (up to 3x sgemm on the deep 128x128 and 256x256 layers); the stream
+// engine wins the 1-4 position layers but the biggest filter's gradient;
+// oneDNN keeps the input and filter gradients of the deep 16-64 position
+// layers, where sgemm's packing does not pay.
+ConvEngine choose_avx2(ConvOp op, int64_t P, const ConvGeom& g) {
+  const bool stream = P <= stream_max_positions;
+  switch (op) {
+    case OP_FORWARD:
+      if (g.ci <= 8 || P >= 4096) return ENGINE_DNNL_WEIGHTS;
+      return stream ? ENGINE_STREAM : ENGINE_GEMM;
+    case OP_BACKWARD_INPUT:
+      if (stream) return ENGINE_STREAM;
+      return P <= 64 && g.ci > 8 ? ENGINE_DNNL : ENGINE_GEMM;
+    case OP_BACKWARD_FILTER:
+    default:
+      if (stream && (P == 1 || w_size(g) <= (int64_t(4) << 20))) return ENGINE_STREAM;
+      if (P <= 16 || (P <= 64 && g.ci >= 128)) return ENGINE_DNNL;
+      return P > 1024 ? ENGINE_GEMM_SPLIT : ENGINE_GEMM;
+  }
+}
+
+enum ConvTable { TABLE_DETECT = 0, TABLE_BLAS = 1, TABLE_DNNL = 2, TABLE_AVX2 = 3 };
 
 // TABLE_DNNL where oneDNN is AVX-512 and OpenBLAS's core is not (the
-// OPENBLAS_CORETYPE environment variable, or OpenBLAS's own detection).
+// OPENBLAS_CORETYPE environment variable, or OpenBLAS's own detection);
+// TABLE_AVX2 where oneDNN is not AVX-512 either.
 ConvTable detect_table() {
+  if (!dnnl_avx512()) return TABLE_AVX2;
   std::string core = openblas_get_corename();
   for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const bool blas512 = core == "skylakex" || core == "cooperlake" || core == "sapphirerapids";
-  return dnnl_avx512() && !blas512 ? TABLE_DNNL : TABLE_BLAS;
+  return blas512 ? TABLE_BLAS : TABLE_DNNL;
 }
 
 ConvTable table = TABLE_DETECT;
@@ -126,6 +158,7 @@ ConvEngine choose(ConvOp op, const ConvGeom& g) {
   if (g.co == 1) return ENGINE_GEMM;                      // direct loops
   if (2 * P * conv_kc(g) * g.co < (1 << 21)) return ENGINE_GEMM;  // tiny: mostly serial, no primitive to create
   if (table == TABLE_DETECT) table = detect_table();
+  if (table == TABLE_AVX2) return choose_avx2(op, P, g);
   return table == TABLE_DNNL ? choose_dnnl(op, P, g) : choose_blas(op, P, g);
 }
 
@@ -242,7 +275,7 @@ napi_value tune(napi_env env, napi_callback_info info) {
   if (argc > 3 && get_i64(env, argv[3], &v[3]) && v[3] > 0) single_thread_below = v[3];
   if (table == TABLE_DETECT) table = detect_table();
   previous[4] = table;
-  if (argc > 4 && get_i64(env, argv[4], &v[4]) && (v[4] == TABLE_BLAS || v[4] == TABLE_DNNL)) table = static_cast<ConvTable>(v[4]);
+  if (argc > 4 && get_i64(env, argv[4], &v[4]) && (v[4] >= TABLE_BLAS && v[4] <= TABLE_AVX2)) table = static_cast<ConvTable>(v[4]);
   previous[5] = stream_max_positions;
   if (argc > 5 && get_i64(env, argv[5], &v[5]) && v[5] != 0) stream_max_positions = v[5] < 0 ? 0 : v[5];
   napi_value r;
