@@ -8,6 +8,7 @@
  *   node --import tsx test/bench/ab-step.ts --switch table             (1,2,3)
  *   node --import tsx test/bench/ab-step.ts --switch adam              (many,each)
  *   node --import tsx test/bench/ab-step.ts --switch stream            (-1,4)
+ *   node --import tsx test/bench/ab-step.ts --switch async             (0,1)
  *   [--size 64 --ngf 32 --ndf 32 --generator unet|resnet9 --rounds 20 --block 5]
  *
  * threads: the native convolutions' single-thread bound in FLOPs
@@ -19,11 +20,14 @@
  * parallel region) against one call per tensor.
  * stream: the most output positions auto sends to the stream engine (-1:
  * none, the table as it was; 4 the default).
+ * async: filter gradients on the native worker thread (src/conv_async.cc)
+ * while the backward pass goes on, or in line.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../lib/backend/index.ts';
 import { loadNative } from '../../lib/backend/native/index.ts';
+import { convAsync } from '../../lib/backend/native/kernels/async.ts';
 import type { ConvAddon } from '../../lib/backend/native/kernels/conv.ts';
 import { ADAM_KERNEL } from '../../lib/ops/kernels.ts';
 import { paperStepper } from './paper-step.ts';
@@ -79,6 +83,12 @@ const switches = {
     apply: (s: string) => void conv.tune(0, 0, 0, 0, 0, Number(s)),
     label: (s: string) => (Number(s) < 1 ? 'no stream engine' : `stream engine up to ${s} positions`),
     restore: ((initial) => () => void conv.tune(0, 0, 0, 0, 0, initial > 0 ? initial : -1))(conv.tune(0, 0, 0)[5]),
+  },
+  async: {
+    defaults: '0,1',
+    apply: (s: string) => void (convAsync.filterGradient = s === '1'),
+    label: (s: string) => (s === '1' ? 'filter gradients on the worker thread' : 'filter gradients in line'),
+    restore: ((initial) => () => void (convAsync.filterGradient = initial))(convAsync.filterGradient),
   },
   table: {
     defaults: '1,2,3',

@@ -10,6 +10,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './index.ts';
 import { convKernels } from './kernels/conv.ts';
 import { elementwiseKernels } from './kernels/elementwise.ts';
+import { nativePending, type PendingJobs } from './pending.ts';
 import { nativePool, type BufferPool } from './pool.ts';
 
 export const NATIVE_BACKEND = 'native';
@@ -23,14 +24,33 @@ type Values = Parameters<MathBackendCPU['write']>[0];
 /**
  * The cpu backend, telling the buffer pool which tensors hold which output
  * buffers: every write adopts, every final dispose releases, every read
- * escapes (see pool.ts).
+ * escapes (see pool.ts); and waiting for the filter gradients the native
+ * worker thread is computing (see pending.ts) before their values are read
+ * (every kernel, and readSync, gets a tensor's values through data.get) and
+ * before a buffer a job uses goes back to the pool.
  */
 export class NativeBackend extends MathBackendCPU {
-  constructor(readonly pool: BufferPool) {
+  constructor(
+    readonly pool: BufferPool,
+    readonly pending: PendingJobs = nativePending,
+  ) {
     super();
     // The cpu backend's "install our node backend" banner is wrong here: this is the fast path.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+    const data = this.data;
+    const get = data.get.bind(data);
+    this.peek = get;
+    data.get = (dataId) => {
+      const entry = get(dataId);
+      if (pending.active && !this.#disposing && entry !== undefined) pending.beforeRead(entry.values);
+      return entry;
+    };
   }
+
+  #disposing = false;
+
+  /** A tensor's entry without waiting for a job writing its values (kernels/async.ts only). */
+  readonly peek: (dataId: DataId) => { values?: unknown } | undefined;
 
   override write(values: Values, shape: number[], dtype: tf.DataType): DataId {
     this.pool.adopt(values);
@@ -46,10 +66,26 @@ export class NativeBackend extends MathBackendCPU {
 
   override disposeData(dataId: DataId, force = false): boolean {
     // data.get would fetch a missing id from other backends: ask has() first.
-    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
-    const disposed = super.disposeData(dataId, force);
-    if (values !== undefined && !this.data.has(dataId)) this.pool.release(values);
+    // Disposing is no read: no waiting for a job writing the values, and the
+    // buffer goes back to the pool once no job uses it.
+    const values = this.data.has(dataId) ? this.peek(dataId)?.values : undefined;
+    this.#disposing = true;
+    let disposed: boolean;
+    try {
+      disposed = super.disposeData(dataId, force);
+    } finally {
+      this.#disposing = false;
+    }
+    if (values !== undefined && !this.data.has(dataId)) {
+      if (this.pending.active) this.pending.release(values, () => this.pool.release(values));
+      else this.pool.release(values);
+    }
     return disposed;
+  }
+
+  override dispose(): void {
+    this.pending.drain();
+    super.dispose();
   }
 
   override readSync(dataId: DataId): tf.backend_util.BackendValues {

@@ -44,6 +44,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../index.ts';
+import { filterGradient } from './async.ts';
 import { nativePool } from '../pool.ts';
 
 
@@ -58,6 +59,17 @@ export interface ConvAddon {
   conv2d: Run;
   conv2dBackpropInput: Run;
   conv2dBackpropFilter: Run;
+  /**
+   * The filter gradient on the worker thread (src/conv_async.cc): a job id
+   * for wait(), or 0 when it was computed before returning (two threads'
+   * worth of work, or an engine the worker does not run). Until wait(id)
+   * returns, dw must not be read nor x and dy written.
+   */
+  conv2dBackpropFilterAsync: Run;
+  /** out = a + b on the worker, after the jobs before it: the job's id. */
+  addAsync(a: Float32Array, b: Float32Array, out: Float32Array): number;
+  /** Returns once job `id` and every job before it ran; throws if one failed. */
+  wait(id: number): void;
   /** oneDNN's implementation for op 0 (forward), 1 (input gradient), 2 (filter gradient); 'gemm' for the sgemm engines. */
   impl(op: number, geometry: Int32Array, engine: number): string;
   /**
@@ -87,6 +99,7 @@ export const convEngines: Record<'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackp
   Conv2DBackpropInput: 'auto',
   Conv2DBackpropFilter: 'auto',
 };
+
 
 /** The geometry array of the native API: [n, h, w, ci, oh, ow, co, kh, kw, sh, sw, padTop, padLeft]. */
 export const nativeGeometry = (info: tf.backend_util.Conv2DInfo): Int32Array =>
@@ -200,7 +213,7 @@ export const convKernels = (addon: NativeAddon): tf.KernelConfig[] => {
       if (!sameShape(dy.shape, [info.batchSize, info.outHeight, info.outWidth, info.outChannels])) return undefined;
       return { info, a: dy, b: filter, outShape: [...a.inputShape] };
     }),
-    kernel('Conv2DBackpropFilter', conv.conv2dBackpropFilter.bind(conv), ({ inputs, attrs }) => {
+    kernel('Conv2DBackpropFilter', filterGradient(conv), ({ inputs, attrs }) => {
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
       const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
       if (!nhwc(a.dataFormat) || x.shape.length !== 4 || x.shape[3] !== a.filterShape[2]) return undefined;

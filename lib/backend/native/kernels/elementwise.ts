@@ -20,6 +20,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../index.ts';
+import type { NativeBackend } from '../register.ts';
+import { pendingAdd } from './async.ts';
+import type { ConvAddon } from './conv.ts';
 import { nativePool } from '../pool.ts';
 import { activationKernels, installActivationGradients, type ActivationAddon } from './activations.ts';
 import { adamKernel, type AdamAddon } from './adam.ts';
@@ -164,10 +167,14 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
     configs.push({ kernelName, backendName: 'native', kernelFunc: (args) => kernelFunc(args, stock) });
   };
 
+  // A gradient summed while the worker thread still computes a term of it: queued behind it.
+  const queuedAdd = pendingAdd(addon.conv as unknown as ConvAddon);
   const binary = (name: string, op: number, bool: boolean) =>
     add(name, (args, stock) => {
       const backend = args.backend as MathBackendCPU;
       const { a, b } = args.inputs as { a: Info; b: Info };
+      const queued = name === 'Add' ? queuedAdd(backend as NativeBackend, a, b) : undefined;
+      if (queued) return queued;
       const av = values(backend, a);
       const bv = values(backend, b);
       if (!av || !bv) return stock(args);

@@ -15,7 +15,6 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include <cctype>
 #include <cstring>
 #include <string>
 
@@ -42,125 +41,6 @@ bool get_geom(napi_env env, napi_value v, ConvGeom* g) {
 int64_t x_size(const ConvGeom& g) { return g.n * g.h * g.w * g.ci; }
 int64_t y_size(const ConvGeom& g) { return g.n * g.oh * g.ow * g.co; }
 int64_t w_size(const ConvGeom& g) { return g.kh * g.kw * g.ci * g.co; }
-
-// The engine auto picks: two tables, measured per layer on the pix2pix
-// steps at 64x64 (unet64 ngf 32, ndf 32), 128x128 and 256x256 (ngf, ndf 64).
-// P is the number of output positions. oneDNN's weight reorder
-// (ENGINE_DNNL_WEIGHTS) costs ~ K*co per call and pays off with enough
-// positions; the deep layers (1-64 positions) are bound by streaming the
-// weights. Differences under ~15% are within these machines' noise.
-//
-// Layers of up to this many output positions go to the stream engine (the
-// tables below say which ops); 0 turns it off (tune(), for A/B runs).
-int64_t stream_max_positions = 4;
-
-// TABLE_BLAS: where OpenBLAS runs AVX-512 kernels as well as oneDNN (an
-// Intel Xeon, 256x256 step; numbers in kernels/conv.ts): the sgemm engines
-// win the mid-sized layers.
-ConvEngine choose_blas(ConvOp op, int64_t P, const ConvGeom& g) {
-  // One position: read the filter once, skipping the taps that only see
-  // padding (measured on the AMD table below, where it wins every op; here
-  // it reads 4 to 16x fewer filter bytes than the engines it replaces).
-  if (P == 1 && stream_max_positions >= 1) return ENGINE_STREAM;
-  switch (op) {
-    case OP_FORWARD:
-      if (P < 256) return ENGINE_DNNL;
-      return P < 900 ? ENGINE_GEMM : ENGINE_DNNL_WEIGHTS;
-    case OP_BACKWARD_INPUT:
-      if (P <= 4) return ENGINE_DNNL;
-      // Blocked layouts pad channels to 16: not for 1-3 channel images.
-      if (P >= 1024 && g.ci >= 4 && g.ci <= 128) return ENGINE_DNNL_WEIGHTS;
-      return ENGINE_GEMM;
-    case OP_BACKWARD_FILTER:
-    default:
-      return P <= 1024 ? ENGINE_DNNL : ENGINE_GEMM_SPLIT;
-  }
-}
-
-// TABLE_DNNL: where oneDNN runs AVX-512 kernels and OpenBLAS does not (an
-// AMD EPYC Zen 5, whose core OpenBLAS 0.3.21 does not know: it runs its
-// Haswell AVX2 kernels, at half oneDNN's width). oneDNN wins nearly every
-// layer there; the sgemm engines keep the single-position layers (a GEMV)
-// and the input gradient of the deep 16-64-position layers. Per-op sums
-// over the 256x256 step's convolutions (warm, ms; test/bench/conv-engines.ts):
-// forward 104 -> 95, input gradient 152 -> 110, filter gradient 109 -> 96.
-// The stream engine takes the 1-4 position layers, whose filters come from
-// memory in a step (conv-engines.ts --cold, ms, auto before -> stream):
-// 128x128's innermost 2x2 -> 1x1 (512 channels) forward 0.71 -> 0.12, input
-// gradient 0.53 -> 0.14, filter gradient 1.87 -> 0.70; its 4x4 -> 2x2
-// forward 2.78 -> 2.02, input gradient 1.91 -> 1.44. oneDNN keeps the 4x4
-// -> 2x2 filter gradients (0.83-0.97 and 2.30-2.40 against stream's 1.02
-// and 3.06).
-ConvEngine choose_dnnl(ConvOp op, int64_t P, const ConvGeom& g) {
-  if (P == 1) return stream_max_positions >= 1 ? ENGINE_STREAM : ENGINE_GEMM;
-  switch (op) {
-    case OP_FORWARD:
-      if (P >= 256 || (P >= 32 && g.ci <= 256)) return ENGINE_DNNL_WEIGHTS;
-      return P <= stream_max_positions ? ENGINE_STREAM : ENGINE_DNNL;
-    case OP_BACKWARD_INPUT:
-      if (P <= stream_max_positions) return ENGINE_STREAM;
-      if (P <= 4 || P >= 196 || g.ci <= 128) return ENGINE_DNNL;
-      return ENGINE_GEMM;
-    case OP_BACKWARD_FILTER:
-    default:
-      if (P > 1024 || (P >= 32 && g.ci <= 64)) return ENGINE_DNNL_WEIGHTS;
-      return ENGINE_DNNL;
-  }
-}
-
-// TABLE_AVX2: where neither library has AVX-512 (an AMD EPYC Zen 3: oneDNN
-// runs its AVX2 kernels, OpenBLAS its Zen = Haswell ones). Measured cold, as
-// in a step (conv-engines.ts --cold; per-op sums of the step's convolutions,
-// ms, TABLE_BLAS's picks -> this table's, from the same run): 64x64 (ngf,
-// ndf 32) forward 9.9 -> 8.2, input gradient 9.5 -> 9.5, filter gradient
-// 9.0 -> 7.4; 128x128 75.4 -> 61.4, 61.7 -> 58.6, 54.3 -> 50.1; 256x256
-// 220.5 -> 200.6, 223.1 -> 199.9, 179.1 -> 164.5. Steps (ab-step.ts --switch
-// table --settings 1,3): 64x64 49.0 -> 43.6 ms, 128x128 312 -> 300, 256x256
-// within the noise (871 -> 888, 983 -> 931). oneDNN's direct forward is slow
-// here (up to 3x sgemm on the deep 128x128 and 256x256 layers); the stream
-// engine wins the 1-4 position layers but the biggest filter's gradient;
-// oneDNN keeps the input and filter gradients of the deep 16-64 position
-// layers, where sgemm's packing does not pay.
-ConvEngine choose_avx2(ConvOp op, int64_t P, const ConvGeom& g) {
-  const bool stream = P <= stream_max_positions;
-  switch (op) {
-    case OP_FORWARD:
-      if (g.ci <= 8 || P >= 4096) return ENGINE_DNNL_WEIGHTS;
-      return stream ? ENGINE_STREAM : ENGINE_GEMM;
-    case OP_BACKWARD_INPUT:
-      if (stream) return ENGINE_STREAM;
-      return P <= 64 && g.ci > 8 ? ENGINE_DNNL : ENGINE_GEMM;
-    case OP_BACKWARD_FILTER:
-    default:
-      if (stream && (P == 1 || w_size(g) <= (int64_t(4) << 20))) return ENGINE_STREAM;
-      if (P <= 16 || (P <= 64 && g.ci >= 128)) return ENGINE_DNNL;
-      return P > 1024 ? ENGINE_GEMM_SPLIT : ENGINE_GEMM;
-  }
-}
-
-enum ConvTable { TABLE_DETECT = 0, TABLE_BLAS = 1, TABLE_DNNL = 2, TABLE_AVX2 = 3 };
-
-// TABLE_DNNL where oneDNN is AVX-512 and OpenBLAS's core is not (the
-// OPENBLAS_CORETYPE environment variable, or OpenBLAS's own detection);
-// TABLE_AVX2 where oneDNN is not AVX-512 either.
-ConvTable detect_table() {
-  if (!dnnl_avx512()) return TABLE_AVX2;
-  std::string core = openblas_get_corename();
-  for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const bool blas512 = core == "skylakex" || core == "cooperlake" || core == "sapphirerapids";
-  return blas512 ? TABLE_BLAS : TABLE_DNNL;
-}
-
-ConvTable table = TABLE_DETECT;
-
-ConvEngine choose(ConvOp op, const ConvGeom& g) {
-  const int64_t P = conv_positions(g);
-  if (g.co == 1) return ENGINE_GEMM;                      // direct loops
-  if (2 * P * conv_kc(g) * g.co < (1 << 21)) return ENGINE_GEMM;  // tiny: mostly serial, no primitive to create
-  if (table == TABLE_DETECT) table = detect_table();
-  if (table == TABLE_AVX2) return choose_avx2(op, P, g);
-  return table == TABLE_DNNL ? choose_dnnl(op, P, g) : choose_blas(op, P, g);
-}
 
 // Convolutions of fewer FLOPs than this (~134M) run on the calling thread
 // alone. Waking and joining a second OpenMP thread costs more than it saves
@@ -190,10 +70,40 @@ class Threads {
   int previous_;
 };
 
-int run(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, const float* b, float* out) {
-  const double flops = 2.0 * conv_positions(g) * conv_kc(g) * g.co;
-  const Threads threads(flops < double(single_thread_below) ? 1 : omp_get_max_threads());
-  if (engine == ENGINE_AUTO) engine = choose(op, g);
+// The filter-gradient worker (conv_async.cc), seen from the main thread.
+// While it has work, the main thread's OpenMP regions (this module's and the
+// element-wise module's: one libgomp, one thread count per thread) run on
+// one thread, leaving the other core to it; a convolution big enough for
+// two threads first waits for it.
+// Per JavaScript thread (a worker_threads Worker has its own thread counts).
+thread_local int lowered_from = 0;  // its thread count before the worker got work; 0: not lowered
+thread_local int64_t last_job = 0;
+
+void lower() {
+  if (lowered_from == 0) {
+    lowered_from = omp_get_max_threads();
+    omp_set_num_threads(1);
+  }
+}
+
+void settle() {
+  if (lowered_from > 0 && async_idle()) {
+    omp_set_num_threads(lowered_from);
+    lowered_from = 0;
+  }
+}
+
+bool drain() {
+  if (lowered_from == 0) return true;
+  const bool ok = async_wait(last_job);
+  settle();
+  return ok;
+}
+
+double flops_of(const ConvGeom& g) { return 2.0 * conv_positions(g) * conv_kc(g) * g.co; }
+
+// Runs an engine on the calling thread with its OpenMP thread count.
+int execute(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, const float* b, float* out) {
   if (engine == ENGINE_STREAM) {
     if (op == OP_FORWARD) stream_forward(g, a, b, out);
     else if (op == OP_BACKWARD_INPUT) stream_backward_input(g, a, b, out);
@@ -211,32 +121,127 @@ int run(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, const f
   return op == OP_BACKWARD_INPUT ? ENGINE_GEMM : engine;
 }
 
-napi_value call(napi_env env, napi_callback_info info, ConvOp op) {
+int run(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, const float* b, float* out) {
+  const bool big = flops_of(g) >= double(single_thread_below);
+  if (big) drain();
+  else settle();
+  const Threads threads(big ? omp_get_max_threads() : 1);
+  return execute(op, engine == ENGINE_AUTO ? choose(op, g) : engine, g, a, b, out);
+}
+
+// Hands a filter gradient to the worker: its id, or 0 where it is for the
+// calling thread (two threads' worth of work, or an engine the worker does
+// not run). The worker never calls OpenBLAS: its OpenMP build resizes
+// buffers it shares between callers when their thread counts differ, so
+// auto's sgemm picks become oneDNN's there (tiny and one-channel
+// convolutions, sgemm's direct loops, stay on the calling thread).
+int64_t submit_filter_gradient(ConvEngine engine, const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  if (flops_of(g) >= double(single_thread_below)) return 0;
+  ConvEngine e = engine == ENGINE_AUTO ? choose(OP_BACKWARD_FILTER, g) : engine;
+  if (e == ENGINE_GEMM || e == ENGINE_GEMM_SPLIT) {
+    const bool tiny = g.co == 1 || 2 * conv_positions(g) * conv_kc(g) * g.co < (1 << 21);
+    if (engine != ENGINE_AUTO || tiny) return 0;
+    e = ENGINE_DNNL;
+  }
+  lower();
+  last_job = async_submit([g, e, x, dy, dw] {
+    // A geometry oneDNN turns down still gets its gradient: the stream engine does every one.
+    if (e == ENGINE_STREAM || !dnnl_run(OP_BACKWARD_FILTER, e, g, x, dy, dw)) stream_backward_filter(g, x, dy, dw);
+    return true;
+  });
+  return last_job;
+}
+
+// The arguments of a convolution call (a, b, out, geometry, engine), checked.
+bool parse(napi_env env, napi_callback_info info, ConvOp op, F32* a, F32* b, F32* out, ConvGeom* g, ConvEngine* engine) {
   size_t argc = 5;
   napi_value argv[5];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
+  int64_t e = 0;
+  if (argc < 4 || !get_f32(env, argv[0], a) || !get_f32(env, argv[1], b) || !get_f32(env, argv[2], out) ||
+      !get_geom(env, argv[3], g) || (argc > 4 && !get_i64(env, argv[4], &e)) || e < 0 || e > ENGINE_STREAM) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv: expected (Float32Array, Float32Array, Float32Array, Int32Array(13) geometry, engine 0-6)");
+    return false;
+  }
+  *engine = static_cast<ConvEngine>(e);
+  const int64_t sizes[3][3] = {{x_size(*g), w_size(*g), y_size(*g)},
+                               {y_size(*g), w_size(*g), x_size(*g)},
+                               {x_size(*g), y_size(*g), w_size(*g)}};
+  const int64_t* want = sizes[op];
+  if (int64_t(a->length) != want[0] || int64_t(b->length) != want[1] || int64_t(out->length) != want[2]) {
+    napi_throw_range_error(env, nullptr, "pix2pix_conv: array sizes do not match the geometry");
+    return false;
+  }
+  if (out->length * sizeof(float) >= (size_t(4) << 20)) advise_huge_pages(out->data, out->length * sizeof(float));
+  return true;
+}
+
+napi_value call(napi_env env, napi_callback_info info, ConvOp op) {
   F32 a, b, out;
   ConvGeom g;
-  int64_t engine = 0;
-  if (argc < 4 || !get_f32(env, argv[0], &a) || !get_f32(env, argv[1], &b) || !get_f32(env, argv[2], &out) ||
-      !get_geom(env, argv[3], &g) || (argc > 4 && !get_i64(env, argv[4], &engine)) || engine < 0 ||
-      engine > ENGINE_STREAM) {
-    napi_throw_type_error(env, nullptr, "pix2pix_conv: expected (Float32Array, Float32Array, Float32Array, Int32Array(13) geometry, engine 0-6)");
-    return nullptr;
-  }
-  const int64_t sizes[3][3] = {{x_size(g), w_size(g), y_size(g)},
-                               {y_size(g), w_size(g), x_size(g)},
-                               {x_size(g), y_size(g), w_size(g)}};
-  const int64_t* want = sizes[op];
-  if (int64_t(a.length) != want[0] || int64_t(b.length) != want[1] || int64_t(out.length) != want[2]) {
-    napi_throw_range_error(env, nullptr, "pix2pix_conv: array sizes do not match the geometry");
-    return nullptr;
-  }
-  if (out.length * sizeof(float) >= (size_t(4) << 20)) advise_huge_pages(out.data, out.length * sizeof(float));
-  const int used = run(op, static_cast<ConvEngine>(engine), g, a.data, b.data, out.data);
+  ConvEngine engine;
+  if (!parse(env, info, op, &a, &b, &out, &g, &engine)) return nullptr;
+  const int used = run(op, engine, g, a.data, b.data, out.data);
   napi_value r;
   NAPI_CALL(env, napi_create_int32(env, used, &r));
   return r;
+}
+
+// conv2dBackpropFilterAsync(x, dy, dw, geom, engine) -> a job id for wait(),
+// or 0 when the gradient was computed before returning. The arrays must stay
+// untouched (dw unread, x and dy unwritten) until wait(id) returns.
+napi_value conv2d_backprop_filter_async(napi_env env, napi_callback_info info) {
+  F32 a, b, out;
+  ConvGeom g;
+  ConvEngine engine;
+  if (!parse(env, info, OP_BACKWARD_FILTER, &a, &b, &out, &g, &engine)) return nullptr;
+  int64_t id = submit_filter_gradient(engine, g, a.data, b.data, out.data);
+  if (id == 0) run(OP_BACKWARD_FILTER, engine, g, a.data, b.data, out.data);
+  napi_value r;
+  NAPI_CALL(env, napi_create_int64(env, id, &r));
+  return r;
+}
+
+// addAsync(a, b, out): out = a + b (same lengths) on the worker, after the
+// jobs before it (a gradient summed over two uses of a filter, whose terms
+// the worker is computing) -> the job's id.
+napi_value add_async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  F32 a, b, out;
+  if (argc < 3 || !get_f32(env, argv[0], &a) || !get_f32(env, argv[1], &b) || !get_f32(env, argv[2], &out) ||
+      a.length != out.length || b.length != out.length) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv.addAsync: expected three Float32Arrays of one length");
+    return nullptr;
+  }
+  lower();
+  last_job = async_submit([x = a.data, y = b.data, o = out.data, n = out.length] {
+    for (size_t i = 0; i < n; i++) o[i] = x[i] + y[i];
+    return true;
+  });
+  napi_value r;
+  NAPI_CALL(env, napi_create_int64(env, last_job, &r));
+  return r;
+}
+
+// wait(id): returns once job id (and every job before it) ran.
+napi_value wait(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int64_t id = 0;
+  if (argc < 1 || !get_i64(env, argv[0], &id) || id < 0 || id > last_job) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv.wait: expected the id of a submitted job");
+    return nullptr;
+  }
+  const bool ok = id == 0 || async_wait(id);
+  settle();
+  if (!ok) {
+    napi_throw_error(env, nullptr, "pix2pix_conv: a filter gradient failed on the worker thread (out of memory?); its values are not valid");
+    return nullptr;
+  }
+  return undefined_value(env);
 }
 
 napi_value conv2d(napi_env env, napi_callback_info info) { return call(env, info, OP_FORWARD); }
@@ -273,9 +278,8 @@ napi_value tune(napi_env env, napi_callback_info info) {
   gemm_tune(v[0], v[1], v[2], previous);
   previous[3] = single_thread_below;
   if (argc > 3 && get_i64(env, argv[3], &v[3]) && v[3] > 0) single_thread_below = v[3];
-  if (table == TABLE_DETECT) table = detect_table();
-  previous[4] = table;
-  if (argc > 4 && get_i64(env, argv[4], &v[4]) && (v[4] >= TABLE_BLAS && v[4] <= TABLE_AVX2)) table = static_cast<ConvTable>(v[4]);
+  previous[4] = conv_table();
+  if (argc > 4 && get_i64(env, argv[4], &v[4]) && (v[4] >= TABLE_BLAS && v[4] <= TABLE_AVX2)) set_conv_table(static_cast<ConvTable>(v[4]));
   previous[5] = stream_max_positions;
   if (argc > 5 && get_i64(env, argv[5], &v[5]) && v[5] != 0) stream_max_positions = v[5] < 0 ? 0 : v[5];
   napi_value r;
@@ -289,6 +293,7 @@ napi_value tune(napi_env env, napi_callback_info info) {
 }
 
 napi_value release(napi_env env, napi_callback_info) {
+  drain();
   gemm_release();
   dnnl_release();
   return undefined_value(env);
@@ -304,10 +309,15 @@ napi_value blas(napi_env env, napi_callback_info) {
 }  // namespace
 
 static napi_value init(napi_env env, napi_value exports) {
+  // An environment torn down with jobs queued: they write into its arrays.
+  napi_add_env_cleanup_hook(env, [](void*) { drain(); }, nullptr);
   export_function(env, exports, "threads", threads);
   export_function(env, exports, "conv2d", conv2d);
   export_function(env, exports, "conv2dBackpropInput", conv2d_backprop_input);
   export_function(env, exports, "conv2dBackpropFilter", conv2d_backprop_filter);
+  export_function(env, exports, "conv2dBackpropFilterAsync", conv2d_backprop_filter_async);
+  export_function(env, exports, "addAsync", add_async);
+  export_function(env, exports, "wait", wait);
   export_function(env, exports, "impl", impl);
   export_function(env, exports, "tune", tune);
   export_function(env, exports, "release", release);

@@ -17,6 +17,13 @@
 // prev_size"). So no signal reaches a thread running it: the OpenMP threads
 // block every signal for good, the calling thread for the call (what arrives
 // meanwhile is delivered when the call returns).
+//
+// Threads: the filter-gradient worker (conv_async.cc) runs primitives while
+// the main thread runs others, so each thread has its own primitives,
+// stream and buffers (thread_local), and every primitive takes its
+// scratchpad from its thread's buffer (scratchpad_mode::user): in library
+// mode oneDNN 2.x shares one scratchpad between primitives unless built with
+// ONEDNN_ENABLE_CONCURRENT_EXEC.
 #include "conv_engines.h"
 
 #include <omp.h>
@@ -42,7 +49,7 @@ dnnl::engine& eng() {
   return e;
 }
 dnnl::stream& strm() {
-  static dnnl::stream s(eng());
+  thread_local dnnl::stream s(eng());
   return s;
 }
 
@@ -73,18 +80,26 @@ struct Buffer {
     return p;
   }
 };
-Buffer buffers[3];
+// Slots 0-2: the arguments' reordered copies; 3: the scratchpad.
+thread_local Buffer buffers[4];
 
 struct Entry {
   bool usable = false;
   std::string impl;
   dnnl::primitive prim;
   Arg args[3];
+  memory::desc scratchpad;
 };
 
 // Primitives keep the thread count they were made with: it is in the key.
 using Key = std::array<int64_t, 16>;
-std::map<Key, std::unique_ptr<Entry>> cache;
+thread_local std::map<Key, std::unique_ptr<Entry>> cache;
+
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr a;
+  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return a;
+}
 
 Key key_of(ConvOp op, ConvEngine v, const ConvGeom& g) {
   return {op, v, g.n, g.h, g.w, g.ci, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, omp_get_max_threads()};
@@ -98,8 +113,11 @@ void set_arg(Arg& a, int id, int slot, bool input, const memory::desc& user, con
   a.chosen = chosen;
   a.reordered = user != chosen;
   if (a.reordered) {
-    a.reorder = input ? dnnl::reorder(dnnl::reorder::primitive_desc(eng(), user, eng(), chosen))
-                      : dnnl::reorder(dnnl::reorder::primitive_desc(eng(), chosen, eng(), user));
+    const auto pd = input ? dnnl::reorder::primitive_desc(eng(), user, eng(), chosen, user_scratchpad())
+                          : dnnl::reorder::primitive_desc(eng(), chosen, eng(), user, user_scratchpad());
+    // Plain layout changes need none; one that did would need its own buffer.
+    if (pd.scratchpad_desc().get_size() != 0) throw dnnl::error(dnnl_unimplemented, "reorder with a scratchpad");
+    a.reorder = dnnl::reorder(pd);
   }
 }
 
@@ -116,27 +134,31 @@ std::unique_ptr<Entry> build(ConvOp op, ConvEngine v, const ConvGeom& g) {
   try {
     dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, srcP, wP,
                                        dstP, strides, padL, padR);
-    dnnl::convolution_forward::primitive_desc fpd(fd, eng());
+    const dnnl::primitive_attr attr = user_scratchpad();
+    dnnl::convolution_forward::primitive_desc fpd(fd, attr, eng());
     if (op == OP_FORWARD) {
       e->impl = fpd.impl_info_str();
       e->prim = dnnl::convolution_forward(fpd);
+      e->scratchpad = fpd.scratchpad_desc();
       set_arg(e->args[0], DNNL_ARG_SRC, 0, true, srcU, fpd.src_desc());
       set_arg(e->args[1], DNNL_ARG_WEIGHTS, 1, true, wU, fpd.weights_desc());
       set_arg(e->args[2], DNNL_ARG_DST, 2, false, dstU, fpd.dst_desc());
     } else if (op == OP_BACKWARD_INPUT) {
       dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, srcP, wP, dstP, strides, padL, padR);
-      dnnl::convolution_backward_data::primitive_desc bpd(bd, eng(), fpd);
+      dnnl::convolution_backward_data::primitive_desc bpd(bd, attr, eng(), fpd);
       e->impl = bpd.impl_info_str();
       e->prim = dnnl::convolution_backward_data(bpd);
+      e->scratchpad = bpd.scratchpad_desc();
       set_arg(e->args[0], DNNL_ARG_DIFF_DST, 0, true, dstU, bpd.diff_dst_desc());
       set_arg(e->args[1], DNNL_ARG_WEIGHTS, 1, true, wU, bpd.weights_desc());
       set_arg(e->args[2], DNNL_ARG_DIFF_SRC, 2, false, srcU, bpd.diff_src_desc());
     } else {
       dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, srcP, wP, dstP, strides, padL,
                                                   padR);
-      dnnl::convolution_backward_weights::primitive_desc bpd(bd, eng(), fpd);
+      dnnl::convolution_backward_weights::primitive_desc bpd(bd, attr, eng(), fpd);
       e->impl = bpd.impl_info_str();
       e->prim = dnnl::convolution_backward_weights(bpd);
+      e->scratchpad = bpd.scratchpad_desc();
       set_arg(e->args[0], DNNL_ARG_SRC, 0, true, srcU, bpd.src_desc());
       set_arg(e->args[1], DNNL_ARG_DIFF_DST, 1, true, dstU, bpd.diff_dst_desc());
       set_arg(e->args[2], DNNL_ARG_DIFF_WEIGHTS, 2, false, wU, bpd.diff_weights_desc());
@@ -169,7 +191,7 @@ class SignalsHeld {
 // good (the calling thread's own mask is the caller's SignalsHeld to
 // restore). Once per team size: one parallel region on the first call.
 void hold_signals_in_team() {
-  static int held = 0;
+  thread_local int held = 0;
   const int n = omp_get_max_threads();
   if (n <= held) return;
 #pragma omp parallel num_threads(n)
@@ -210,6 +232,13 @@ bool dnnl_run(ConvOp op, ConvEngine variant, const ConvGeom& g, const float* a, 
         if (arg.input) arg.reorder.execute(strm(), users[i], copies[i]);
         args.insert({arg.id, copies[i]});
       }
+    }
+    memory scratchpad;
+    if (e.scratchpad.get_size() > 0) {
+      void* p = buffers[3].get(e.scratchpad.get_size());
+      if (p == nullptr) return false;
+      scratchpad = memory(e.scratchpad, eng(), p);
+      args.insert({DNNL_ARG_SCRATCHPAD, scratchpad});
     }
     e.prim.execute(strm(), args);
     for (int i = 0; i < 3; i++) {

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 struct ConvGeom {
@@ -65,3 +66,19 @@ std::string dnnl_impl(ConvOp op, ConvEngine variant, const ConvGeom& g);
 void dnnl_release();
 // Whether oneDNN runs AVX-512 kernels on this CPU.
 bool dnnl_avx512();
+
+// The engine table of 'auto' (conv_table.cc): detected at first use.
+enum ConvTable { TABLE_DETECT = 0, TABLE_BLAS = 1, TABLE_DNNL = 2, TABLE_AVX2 = 3 };
+ConvEngine choose(ConvOp op, const ConvGeom& g);
+ConvTable conv_table();
+void set_conv_table(ConvTable t);
+// The most output positions auto sends to the stream engine (0: none).
+extern int64_t stream_max_positions;
+
+// The filter-gradient worker (conv_async.cc): jobs run in order on one
+// thread of their own. submit returns the job's id (1, 2, ...); wait blocks
+// until that job and every one before it ran, and is false once any job
+// has failed (it stays false).
+int64_t async_submit(std::function<bool()> job);
+bool async_wait(int64_t id);
+bool async_idle();

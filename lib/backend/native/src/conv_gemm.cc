@@ -66,9 +66,11 @@ struct Scratch {
   }
 };
 
-Scratch global_scratch;
-std::vector<Scratch> thread_scratch(256);
-std::vector<Scratch> thread_partial(256);
+// Per calling thread (the main thread and the filter-gradient worker of
+// conv_async.cc each have their own); [t] is for thread t of its team.
+thread_local Scratch global_scratch;
+thread_local std::vector<Scratch> thread_scratch(256);
+thread_local std::vector<Scratch> thread_partial(256);
 
 // Threads for a loop: all of them, or one when the work is too small.
 int team(bool parallel) { return parallel ? std::min(omp_get_max_threads(), 256) : 1; }

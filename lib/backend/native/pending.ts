@@ -1,0 +1,85 @@
+/**
+ * Filter gradients the native worker thread is still computing
+ * (src/conv_async.cc): JavaScript goes on with the backward pass while the
+ * other core works, so the backend must know which buffers those jobs write
+ * and read. A read of a gradient waits for the job that writes it; a buffer
+ * a job reads or writes goes back to the pool (pool.ts), where the next
+ * kernel would write it, only after a wait has shown the job done. The maps
+ * also keep the arrays alive: the worker holds their raw pointers.
+ */
+
+type Wait = (id: number) => void;
+
+const bufferOf = (values: unknown): ArrayBufferLike | undefined => (ArrayBuffer.isView(values) ? values.buffer : undefined);
+
+export class PendingJobs {
+  readonly #writes = new Map<ArrayBufferLike, number>();
+  readonly #reads = new Map<ArrayBufferLike, number>();
+  #deferred: Array<readonly [number, () => void]> = [];
+  #wait: Wait | undefined;
+  #waited = 0;
+
+  /** Whether any job may still be running (cheap: checked on every read). */
+  get active(): boolean {
+    return this.#writes.size > 0 || this.#reads.size > 0 || this.#deferred.length > 0;
+  }
+
+  /** Job `id` writes `out` and reads `inputs`; `wait(id)` blocks until it (and every job before it) ran. */
+  track(id: number, wait: Wait, out: Float32Array, inputs: readonly Float32Array[]): void {
+    this.#wait = wait;
+    this.#writes.set(out.buffer, id);
+    for (const a of inputs) this.#reads.set(a.buffer, id);
+  }
+
+  /** Whether a job still to be waited for writes `values`. */
+  writing(values: unknown): boolean {
+    const buffer = bufferOf(values);
+    return buffer !== undefined && this.#writes.has(buffer);
+  }
+
+  /** Before `values` are read: waits for the job writing them, if any. */
+  beforeRead(values: unknown): void {
+    const buffer = bufferOf(values);
+    const id = buffer && this.#writes.get(buffer);
+    if (id !== undefined) this.#waitFor(id);
+  }
+
+  /**
+   * Runs `release` (of `values`' buffer to the pool) once no job still to be
+   * waited for reads or writes that buffer: now, or after the wait that
+   * covers the last such job (no waiting here).
+   */
+  release(values: unknown, release: () => void): void {
+    const buffer = bufferOf(values);
+    const id = buffer === undefined ? 0 : Math.max(this.#writes.get(buffer) ?? 0, this.#reads.get(buffer) ?? 0);
+    if (id > this.#waited) this.#deferred.push([id, release]);
+    else release();
+  }
+
+  /** Waits for every job. */
+  drain(): void {
+    let last = 0;
+    for (const id of this.#writes.values()) last = Math.max(last, id);
+    for (const id of this.#reads.values()) last = Math.max(last, id);
+    for (const [id] of this.#deferred) last = Math.max(last, id);
+    if (last > 0) this.#waitFor(last);
+  }
+
+  #waitFor(id: number): void {
+    if (id > this.#waited) {
+      this.#wait!(id);
+      this.#waited = id;
+    }
+    // Jobs run in order: every one up to id is done.
+    for (const [buffer, job] of this.#writes) if (job <= id) this.#writes.delete(buffer);
+    for (const [buffer, job] of this.#reads) if (job <= id) this.#reads.delete(buffer);
+    if (this.#deferred.length > 0) {
+      const due = this.#deferred.filter(([job]) => job <= id);
+      this.#deferred = this.#deferred.filter(([job]) => job > id);
+      for (const [, release] of due) release();
+    }
+  }
+}
+
+/** The native backend's jobs (one worker per process). */
+export const nativePending = new PendingJobs();

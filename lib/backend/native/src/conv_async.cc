@@ -1,0 +1,101 @@
+// The filter-gradient worker: one thread that runs jobs in the order given,
+// off the calling (JavaScript) thread.
+//
+// At small sizes a training step runs its convolutions on one thread (two
+// lose to the cost of waking the second, see conv.cc), so the second core
+// idles through most of the backward pass. A filter gradient is needed only
+// by the optimiser, at the end of the step, while the input gradient of the
+// same layer is needed at once by the layer below: the worker computes the
+// first while the calling thread goes on with the second.
+//
+// The worker blocks every signal for good (they belong to Node's main
+// thread, and oneDNN 2.x's jit sgemm must not take one, see conv_dnnl.cc),
+// runs OpenMP regions on one thread, and is never joined: it waits for work
+// until the process exits.
+#include <omp.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "conv_engines.h"
+
+namespace {
+
+struct Worker {
+  std::mutex m;
+  std::condition_variable work, finished;
+  std::deque<std::function<bool()>> jobs;
+  int64_t submitted = 0, completed = 0;
+  bool failed = false;
+
+  void loop() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    omp_set_num_threads(1);
+    for (;;) {
+      std::function<bool()> job;
+      {
+        std::unique_lock<std::mutex> lock(m);
+        work.wait(lock, [this] { return !jobs.empty(); });
+        job = std::move(jobs.front());
+        jobs.pop_front();
+      }
+      bool ok = false;
+      try {
+        ok = job();
+      } catch (...) {
+        ok = false;
+      }
+      {
+        std::lock_guard<std::mutex> lock(m);
+        completed++;
+        if (!ok) failed = true;
+      }
+      finished.notify_all();
+    }
+  }
+};
+
+// Made on first use and never destroyed (a static destructor at exit would
+// pull the mutex from under the waiting worker).
+Worker& worker() {
+  static Worker* w = [] {
+    Worker* made = new Worker();
+    std::thread([made] { made->loop(); }).detach();
+    return made;
+  }();
+  return *w;
+}
+
+}  // namespace
+
+int64_t async_submit(std::function<bool()> job) {
+  Worker& w = worker();
+  int64_t id;
+  {
+    std::lock_guard<std::mutex> lock(w.m);
+    w.jobs.push_back(std::move(job));
+    id = ++w.submitted;
+  }
+  w.work.notify_one();
+  return id;
+}
+
+bool async_wait(int64_t id) {
+  Worker& w = worker();
+  std::unique_lock<std::mutex> lock(w.m);
+  w.finished.wait(lock, [&] { return w.completed >= id; });
+  return !w.failed;
+}
+
+bool async_idle() {
+  Worker& w = worker();
+  std::lock_guard<std::mutex> lock(w.m);
+  return w.completed == w.submitted;
+}

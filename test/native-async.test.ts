@@ -1,0 +1,162 @@
+// The native worker thread (src/conv_async.cc, kernels/async.ts, pending.ts):
+// filter gradients computed off the JavaScript thread, read only once
+// written, their operands never recycled while a job reads them, and sums
+// of pending gradients queued behind them. Oracles: tf.js's stock cpu
+// kernels, and the same engine run in line.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '../lib/backend/index.ts';
+import { convAsync } from '../lib/backend/native/kernels/async.ts';
+import { convEngines, type ConvAddon } from '../lib/backend/native/kernels/conv.ts';
+import { nativePending } from '../lib/backend/native/pending.ts';
+import { nativePool } from '../lib/backend/native/pool.ts';
+import type { NativeBackend } from '../lib/backend/native/register.ts';
+import { maxAbsDiff, seededValues } from './helpers/conv-cases.ts';
+import { native, skipNative } from './helpers/native.ts';
+import { cgan, disposeReplaced, disposeState, initTrainState, l1, leaves, makeKey, makeStep, patchDiscriminator, plus, unet } from '../lib/node.ts';
+
+// A layer of the paper's 64x64 U-Net: 32 -> 64 channels, 4x4 stride 2, 32x32 -> 16x16 (~17M FLOPs: one thread's worth).
+const X = [1, 32, 32, 32] as const;
+const F = [4, 4, 32, 64] as const;
+const DY = [1, 16, 16, 64] as const;
+
+/** The Conv2DBackpropFilter kernel of the current backend (stride 2, pad 1). */
+const backpropFilter = (x: tf.Tensor, dy: tf.Tensor): tf.Tensor =>
+  tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [2, 2], pad: 1, dataFormat: 'NHWC', filterShape: [...F] }) as tf.Tensor;
+
+/** The filter gradient on the cpu backend, values only. */
+const onCpu = async (x: Float32Array, dy: Float32Array): Promise<Float32Array> => {
+  const previous = tf.getBackend();
+  await tf.setBackend('cpu');
+  const dw = tf.tidy(() => backpropFilter(tf.tensor4d(x, [...X]), tf.tensor4d(dy, [...DY])));
+  const v = dw.dataSync() as Float32Array;
+  dw.dispose();
+  await tf.setBackend(previous);
+  return v;
+};
+
+describe.skipIf(skipNative)('native worker thread', () => {
+  const conv = ('addon' in native ? native.addon.conv : undefined) as unknown as ConvAddon;
+  let initial = 'cpu';
+  let waits = 0;
+  let realWait: ConvAddon['wait'];
+  const xv = seededValues(7, 32 * 32 * 32);
+  const dyv = seededValues(8, 16 * 16 * 64);
+  let reference: Float32Array;
+
+  beforeAll(async () => {
+    initial = tf.getBackend() ?? 'cpu';
+    reference = await onCpu(xv, dyv);
+    await useBackend('native', { quiet: true });
+    realWait = conv.wait.bind(conv);
+    conv.wait = (id) => (waits++, realWait(id));
+  });
+  afterAll(async () => {
+    conv.wait = realWait;
+    convAsync.filterGradient = true;
+    convEngines.Conv2DBackpropFilter = 'auto';
+    await tf.setBackend(initial);
+  });
+
+  const scale = (v: Float32Array) => v.reduce((m, a) => Math.max(m, Math.abs(a)), 0);
+  const filterGradient = () => tf.tidy(() => backpropFilter(tf.tensor4d(xv, [...X]), tf.tensor4d(dyv, [...DY])));
+
+  it('goes to the worker (a job is pending after the kernel returns) and, read at once, == the cpu kernel', () => {
+    convAsync.filterGradient = true;
+    const dw = filterGradient();
+    expect(nativePending.active).toBe(true);
+    const before = waits;
+    const v = dw.dataSync() as Float32Array;
+    expect(waits).toBe(before + 1);
+    expect(maxAbsDiff(v, reference) / scale(reference)).toBeLessThan(2e-6);
+    tf.dispose(dw);
+  });
+
+  it('the same engine on the worker and in line gives the same bits (oneDNN on one thread either way)', () => {
+    convEngines.Conv2DBackpropFilter = 'dnnl';
+    try {
+      const run = (onWorker: boolean) => {
+        convAsync.filterGradient = onWorker;
+        const dw = filterGradient();
+        const v = dw.dataSync() as Float32Array;
+        dw.dispose();
+        return v;
+      };
+      const inLine = run(false);
+      const onWorker = run(true);
+      expect(Buffer.from(onWorker.buffer).equals(Buffer.from(inLine.buffer))).toBe(true);
+    } finally {
+      convEngines.Conv2DBackpropFilter = 'auto';
+      convAsync.filterGradient = true;
+    }
+  });
+
+  it("operands disposed before their job ran are not recycled under it: new tensors of their size get other buffers until it is done", () => {
+    // Jobs run in order: four bigger ones (~67M FLOPs each, 64x64 -> 32x32) hold the worker while ours waits behind them.
+    const ahead = tf.tidy(() => {
+      const [bx, bdy] = [tf.randomUniform([1, 64, 64, 32]), tf.randomUniform([1, 32, 32, 64])];
+      const run = () => tf.engine().runKernel('Conv2DBackpropFilter', { x: bx, dy: bdy }, { strides: [2, 2], pad: 1, dataFormat: 'NHWC', filterShape: [4, 4, 32, 64] }) as tf.Tensor;
+      return [run(), run(), run(), run()];
+    });
+    // Kernel outputs, as activations are: their buffers are the pool's (a tensor made from an array keeps that array).
+    const [x, dy] = tf.tidy(() => [tf.mul(tf.tensor4d(xv, [...X]), 1), tf.mul(tf.tensor4d(dyv, [...DY]), 1)]);
+    const dw = backpropFilter(x!, dy!);
+    expect(nativePending.writing((tf.backend() as NativeBackend).peek(dw.dataId)?.values)).toBe(true); // still queued
+    tf.dispose([x!, dy!]);
+    // Kernels writing tensors of x's and dy's sizes, which would take their buffers from the pool if released.
+    const junk = [tf.fill([...X], 1e30), tf.fill([...DY], -1e30)].map((t) => tf.mul(t, 3));
+    const v = dw.dataSync() as Float32Array;
+    expect(maxAbsDiff(v, reference) / scale(reference)).toBeLessThan(2e-6);
+    tf.dispose([dw, ...junk, ...ahead]);
+  });
+
+  it('a sum of two pending gradients is queued behind them without waiting, and == the sum of the cpu gradients', () => {
+    const a = filterGradient();
+    const b = filterGradient();
+    const before = waits;
+    const sum = tf.add(a, b);
+    expect(waits).toBe(before); // queued, not waited for
+    tf.dispose([a, b]); // released only after the queued sum has read them
+    const v = sum.dataSync() as Float32Array;
+    const want = reference.map((r) => r + r);
+    expect(maxAbsDiff(v, want) / scale(want)).toBeLessThan(4e-6);
+    sum.dispose();
+  });
+
+  it("training steps with the worker: deterministic bit for bit, within 1e-4 of in-line filter gradients, and the live tensors and pooled buffers stay flat", () => {
+    const spec = { generator: unet({ depth: 5, ngf: 8 }), discriminator: patchDiscriminator(70, { ndf: 8 }), objective: plus(l1(100), cgan()), inputShape: [32, 32, 3] as const, outChannels: 3 };
+    const x = tf.tensor4d(seededValues(11, 32 * 32 * 3), [1, 32, 32, 3]);
+    const y = tf.tensor4d(seededValues(12, 32 * 32 * 3), [1, 32, 32, 3]);
+    const train = (onWorker: boolean, steps: number, watch?: (i: number) => void) => {
+      convAsync.filterGradient = onWorker;
+      const init = initTrainState(spec, makeKey(3));
+      if (init._tag === 'Left') throw new Error(init.left.message);
+      let state = init.right;
+      const step = makeStep(spec, { donate: true });
+      for (let i = 0; i < steps; i++) {
+        const [next] = step(state, { x, y });
+        disposeReplaced(state, next);
+        state = next;
+        watch?.(i);
+      }
+      const params = leaves(state.g.params).map((t) => t.dataSync().slice() as Float32Array);
+      disposeState(state);
+      return params;
+    };
+    try {
+      const counts: Array<[number, number]> = [];
+      const a = train(true, 6, (i) => {
+        if (i >= 2) counts.push([tf.memory().numTensors, nativePool.stats().liveBuffers]);
+      });
+      expect(new Set(counts.map(([n]) => n)).size, JSON.stringify(counts)).toBe(1);
+      expect(new Set(counts.map(([, b]) => b)).size, JSON.stringify(counts)).toBe(1);
+      const b = train(true, 6);
+      a.forEach((p, i) => expect(Buffer.from(p.buffer).equals(Buffer.from(b[i]!.buffer)), `parameter ${i}`).toBe(true));
+      const c = train(false, 6);
+      a.forEach((p, i) => expect(maxAbsDiff(p, c[i]!) / Math.max(1, scale(c[i]!)), `parameter ${i}`).toBeLessThan(1e-4));
+    } finally {
+      convAsync.filterGradient = true;
+      tf.dispose([x, y]);
+    }
+  });
+});
