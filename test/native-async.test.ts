@@ -1,18 +1,20 @@
 // The native worker thread (src/conv_async.cc, kernels/async.ts, pending.ts):
 // filter gradients computed off the JavaScript thread, read only once
-// written, their operands never recycled while a job reads them, and sums
-// of pending gradients queued behind them. Oracles: tf.js's stock cpu
-// kernels, and the same engine run in line.
+// written, their operands never recycled while a job reads them, sums of
+// pending gradients queued behind them, and donated Adam updates of small
+// networks queued per tensor. Oracles: tf.js's stock cpu kernels, and the
+// same kernel run in line.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../lib/backend/index.ts';
-import { convAsync } from '../lib/backend/native/kernels/async.ts';
+import { ADAM_QUEUE_MAX, convAsync } from '../lib/backend/native/kernels/async.ts';
 import { convEngines, type ConvAddon } from '../lib/backend/native/kernels/conv.ts';
 import { nativePending } from '../lib/backend/native/pending.ts';
 import { nativePool } from '../lib/backend/native/pool.ts';
 import type { NativeBackend } from '../lib/backend/native/register.ts';
 import { maxAbsDiff, seededValues } from './helpers/conv-cases.ts';
 import { native, skipNative } from './helpers/native.ts';
+import { ADAM_KERNEL } from '../lib/ops/kernels.ts';
 import { cgan, disposeReplaced, disposeState, initTrainState, l1, leaves, makeKey, makeStep, patchDiscriminator, plus, unet } from '../lib/node.ts';
 
 // A layer of the paper's 64x64 U-Net: 32 -> 64 channels, 4x4 stride 2, 32x32 -> 16x16 (~17M FLOPs: one thread's worth).
@@ -54,6 +56,7 @@ describe.skipIf(skipNative)('native worker thread', () => {
   afterAll(async () => {
     conv.wait = realWait;
     convAsync.filterGradient = true;
+    convAsync.adam = true;
     convEngines.Conv2DBackpropFilter = 'auto';
     await tf.setBackend(initial);
   });
@@ -123,12 +126,46 @@ describe.skipIf(skipNative)('native worker thread', () => {
     sum.dispose();
   });
 
-  it("training steps with the worker: deterministic bit for bit, within 1e-4 of in-line filter gradients, and the live tensors and pooled buffers stay flat", () => {
+  /** Adam on kernel-output copies of p, g, m, v (so that a donated update may go in place), queued or in line: the new p, m, v. */
+  const adam = (queue: boolean, inPlace: boolean) => {
+    convAsync.adam = queue;
+    try {
+      const sizes = [4096, 100_000, 3];
+      const made = sizes.flatMap((n, t) => [0, 1, 2, 3].map((j) => tf.tidy(() => tf.mul(tf.tensor1d(seededValues(20 + 4 * t + j, n)), j === 3 ? tf.abs(tf.scalar(0.01)) : 1))));
+      const outs = tf.engine().runKernel(ADAM_KERNEL, made as unknown as tf.NamedTensorMap, { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, count: 3, inPlace }) as unknown as tf.Tensor[];
+      const queued = outs.map((o) => nativePending.writing((tf.backend() as NativeBackend).peek(o.dataId)?.values));
+      const before = waits;
+      const values = outs.map((o) => o.dataSync().slice() as Float32Array);
+      const waited = waits - before;
+      tf.dispose([...made, ...outs]);
+      return { values, queued, waited };
+    } finally {
+      convAsync.adam = true;
+    }
+  };
+
+  it("a donated Adam update of a small network is queued, one job per tensor, and gives the in-line kernel's bits", () => {
+    const inLine = adam(false, true);
+    const queued = adam(true, true);
+    expect(inLine.queued.every((q) => !q)).toBe(true);
+    expect(queued.queued.every((q) => q)).toBe(true);
+    expect(queued.waited).toBeGreaterThan(0);
+    queued.values.forEach((v, i) => expect(Buffer.from(v.buffer).equals(Buffer.from(inLine.values[i]!.buffer)), `output ${i}`).toBe(true));
+    expect(ADAM_QUEUE_MAX).toBeGreaterThan(4096 + 100_000 + 3);
+  });
+
+  it('an undonated Adam update (read at once, as D is by its next forward pass) is not queued', () => {
+    const r = adam(true, false);
+    expect(r.queued.some((q) => q)).toBe(false);
+  });
+
+  it("training steps with the worker: deterministic bit for bit, Adam on it or not the same bits, within 1e-4 of all in line, and the live tensors and pooled buffers stay flat", () => {
     const spec = { generator: unet({ depth: 5, ngf: 8 }), discriminator: patchDiscriminator(70, { ndf: 8 }), objective: plus(l1(100), cgan()), inputShape: [32, 32, 3] as const, outChannels: 3 };
     const x = tf.tensor4d(seededValues(11, 32 * 32 * 3), [1, 32, 32, 3]);
     const y = tf.tensor4d(seededValues(12, 32 * 32 * 3), [1, 32, 32, 3]);
-    const train = (onWorker: boolean, steps: number, watch?: (i: number) => void) => {
-      convAsync.filterGradient = onWorker;
+    const train = ([filters, adams]: [boolean, boolean], steps: number, watch?: (i: number) => void) => {
+      convAsync.filterGradient = filters;
+      convAsync.adam = adams;
       const init = initTrainState(spec, makeKey(3));
       if (init._tag === 'Left') throw new Error(init.left.message);
       let state = init.right;
@@ -145,17 +182,20 @@ describe.skipIf(skipNative)('native worker thread', () => {
     };
     try {
       const counts: Array<[number, number]> = [];
-      const a = train(true, 6, (i) => {
+      const a = train([true, true], 6, (i) => {
         if (i >= 2) counts.push([tf.memory().numTensors, nativePool.stats().liveBuffers]);
       });
       expect(new Set(counts.map(([n]) => n)).size, JSON.stringify(counts)).toBe(1);
       expect(new Set(counts.map(([, b]) => b)).size, JSON.stringify(counts)).toBe(1);
-      const b = train(true, 6);
+      const b = train([true, true], 6);
       a.forEach((p, i) => expect(Buffer.from(p.buffer).equals(Buffer.from(b[i]!.buffer)), `parameter ${i}`).toBe(true));
-      const c = train(false, 6);
-      a.forEach((p, i) => expect(maxAbsDiff(p, c[i]!) / Math.max(1, scale(c[i]!)), `parameter ${i}`).toBeLessThan(1e-4));
+      const c = train([true, false], 6); // Adam in line: the same kernel, the same bits
+      a.forEach((p, i) => expect(Buffer.from(p.buffer).equals(Buffer.from(c[i]!.buffer)), `parameter ${i}, Adam in line`).toBe(true));
+      const d = train([false, false], 6);
+      a.forEach((p, i) => expect(maxAbsDiff(p, d[i]!) / Math.max(1, scale(d[i]!)), `parameter ${i}`).toBeLessThan(1e-4));
     } finally {
       convAsync.filterGradient = true;
+      convAsync.adam = true;
       tf.dispose([x, y]);
     }
   });

@@ -8,7 +8,7 @@
  *   node --import tsx test/bench/ab-step.ts --switch table             (1,2,3)
  *   node --import tsx test/bench/ab-step.ts --switch adam              (many,each)
  *   node --import tsx test/bench/ab-step.ts --switch stream            (-1,4)
- *   node --import tsx test/bench/ab-step.ts --switch async             (0,1)
+ *   node --import tsx test/bench/ab-step.ts --switch async             (0,1,2)
  *   [--size 64 --ngf 32 --ndf 32 --generator unet|resnet9 --rounds 20 --block 5]
  *
  * threads: the native convolutions' single-thread bound in FLOPs
@@ -20,8 +20,9 @@
  * parallel region) against one call per tensor.
  * stream: the most output positions auto sends to the stream engine (-1:
  * none, the table as it was; 4 the default).
- * async: filter gradients on the native worker thread (src/conv_async.cc)
- * while the backward pass goes on, or in line.
+ * async: the native worker thread (src/conv_async.cc): 0 nothing on it, 1
+ * filter gradients (while the backward pass goes on), 2 those and Adam's
+ * updates (while the next step begins).
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -85,10 +86,10 @@ const switches = {
     restore: ((initial) => () => void conv.tune(0, 0, 0, 0, 0, initial > 0 ? initial : -1))(conv.tune(0, 0, 0)[5]),
   },
   async: {
-    defaults: '0,1',
-    apply: (s: string) => void (convAsync.filterGradient = s === '1'),
-    label: (s: string) => (s === '1' ? 'filter gradients on the worker thread' : 'filter gradients in line'),
-    restore: ((initial) => () => void (convAsync.filterGradient = initial))(convAsync.filterGradient),
+    defaults: '0,1,2',
+    apply: (s: string) => void ((convAsync.filterGradient = s !== '0'), (convAsync.adam = s === '2')),
+    label: (s: string) => ({ '0': 'all in line', '1': 'filter gradients on the worker thread', '2': "filter gradients and Adam's updates on the worker" })[s] ?? s,
+    restore: ((f, a) => () => void ((convAsync.filterGradient = f), (convAsync.adam = a)))(convAsync.filterGradient, convAsync.adam),
   },
   table: {
     defaults: '1,2,3',

@@ -8,7 +8,7 @@
   "targets": [
     {
       "target_name": "pix2pix_conv",
-      "sources": ["src/napi_util.cc", "src/conv.cc", "src/conv_gemm.cc", "src/conv_dnnl.cc", "src/conv_stream.cc", "src/conv_table.cc", "src/conv_async.cc"],
+      "sources": ["src/napi_util.cc", "src/conv.cc", "src/conv_gemm.cc", "src/conv_dnnl.cc", "src/conv_stream.cc", "src/conv_table.cc", "src/conv_async.cc", "src/conv_async_api.cc", "src/ew_kernels.cc"],
       "include_dirs": ["/usr/include/x86_64-linux-gnu/openblas-openmp"],
       "libraries": ["-L/usr/lib/x86_64-linux-gnu/openblas-openmp", "-Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp", "-lopenblas", "-ldnnl", "-lgomp"]
     },

@@ -24,10 +24,10 @@ export class PendingJobs {
     return this.#writes.size > 0 || this.#reads.size > 0 || this.#deferred.length > 0;
   }
 
-  /** Job `id` writes `out` and reads `inputs`; `wait(id)` blocks until it (and every job before it) ran. */
-  track(id: number, wait: Wait, out: Float32Array, inputs: readonly Float32Array[]): void {
+  /** Job `id` writes `outs` and reads `inputs`; `wait(id)` blocks until it (and every job before it) ran. */
+  track(id: number, wait: Wait, outs: readonly Float32Array[], inputs: readonly Float32Array[]): void {
     this.#wait = wait;
-    this.#writes.set(out.buffer, id);
+    for (const a of outs) this.#writes.set(a.buffer, id);
     for (const a of inputs) this.#reads.set(a.buffer, id);
   }
 

@@ -5,7 +5,9 @@
  * region, each element computed exactly as the tf-ops Adam computes it
  * (float32 constants, one rounding per op), so the same bits however the
  * tensors are grouped. A tensor is updated in place when the caller donates
- * its state and nothing else can see the change.
+ * its state and nothing else can see the change. A donated update of a small
+ * network goes to the native worker thread instead, one job per tensor
+ * (kernels/async.ts): the same kernel there.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -26,6 +28,8 @@ export const adamKernel = (
   ew: AdamAddon,
   values: (backend: MathBackendCPU, t: Info) => Float32Array | undefined,
   outputArray: (n: number) => Float32Array,
+  /** Queues the update on the worker thread instead (kernels/async.ts); false: not queued. */
+  queue: (work: readonly Float32Array[], k: readonly number[]) => boolean = () => false,
 ): tf.KernelConfig => ({
   kernelName: ADAM_KERNEL,
   backendName: 'native',
@@ -63,7 +67,10 @@ export const adamKernel = (
       work.push(...ins.slice(i, i + 4), ...o);
       outs.push(...o);
     }
-    ew.adam(work, ...k);
+    // A donated state (G's, in pix2pix train) is not looked at again before
+    // the next step: its update may finish on the worker meanwhile. An
+    // undonated one (D's) is read at once, by D's next forward pass.
+    if (!(inPlace && queue(work, k))) ew.adam(work, ...k);
     return outs.map((o, j) => backend.makeTensorInfo(infos[4 * Math.floor(j / 3)]!.shape, 'float32', o));
   },
 });

@@ -1,9 +1,11 @@
 /**
  * The kernels that hand work to the native worker thread
- * (src/conv_async.cc): filter gradients of one thread's worth of work, and
- * the sum of two gradients when the worker is still computing one of them
- * (a filter used twice, as D is on the real and the fake pair). The backend
- * waits for a job before anything reads what it writes (pending.ts).
+ * (src/conv_async.cc): filter gradients of one thread's worth of work, the
+ * sum of two gradients when the worker is still computing one of them (a
+ * filter used twice, as D is on the real and the fake pair), and Adam's
+ * updates, one job per tensor, which the next step's forward pass waits for
+ * tensor by tensor. The backend waits for a job before anything reads what
+ * it writes (pending.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { NativeBackend } from '../register.ts';
@@ -14,10 +16,10 @@ import type { ConvAddon } from './conv.ts';
 type Run = ConvAddon['conv2dBackpropFilter'];
 
 /**
- * Whether filter gradients go to the worker thread (on unless
- * PIX2PIX_NATIVE_ASYNC=0; benchmarks switch it). Process-wide.
+ * Whether filter gradients and Adam's updates go to the worker thread (on
+ * unless PIX2PIX_NATIVE_ASYNC=0; benchmarks switch them). Process-wide.
  */
-export const convAsync = { filterGradient: process.env['PIX2PIX_NATIVE_ASYNC'] !== '0' };
+export const convAsync = { filterGradient: process.env['PIX2PIX_NATIVE_ASYNC'] !== '0', adam: process.env['PIX2PIX_NATIVE_ASYNC'] !== '0' };
 
 const waiter = (conv: ConvAddon) => (id: number) => conv.wait(id);
 
@@ -27,7 +29,7 @@ export const filterGradient = (conv: ConvAddon): Run => {
   return (x, dy, dw, geometry, engine) => {
     if (!convAsync.filterGradient) return conv.conv2dBackpropFilter(x, dy, dw, geometry, engine);
     const id = conv.conv2dBackpropFilterAsync(x, dy, dw, geometry, engine);
-    if (id > 0) nativePending.track(id, wait, dw, [x, dy]);
+    if (id > 0) nativePending.track(id, wait, [dw], [x, dy]);
     return id;
   };
 };
@@ -48,7 +50,39 @@ export const pendingAdd = (conv: ConvAddon) => {
     if (!(av instanceof Float32Array) || !(bv instanceof Float32Array)) return undefined;
     if (!nativePending.writing(av) && !nativePending.writing(bv)) return undefined;
     const out = nativePool.take(av.length);
-    nativePending.track(conv.addAsync(av, bv, out), wait, out, [av, bv]);
+    nativePending.track(conv.addAsync(av, bv, out), wait, [out], [av, bv]);
     return backend.makeTensorInfo(a.shape, 'float32', out);
+  };
+};
+
+/**
+ * The most parameters whose update is queued. The worker updates them on
+ * one core while the next step begins; a step whose first big convolution
+ * (two threads' worth) comes early waits for all of it there, and one core
+ * updates ~20 GB/s of p, g, m, v where two do ~30. So only small networks
+ * (the 64x64 U-Net of ngf 32 has 7.3M parameters; 64x64 A/B 39.4 -> 37.9
+ * ms a step, 128x128 with its 41M 291 -> 294).
+ */
+export const ADAM_QUEUE_MAX = 2 ** 23;
+
+/**
+ * Adam's update on the worker, one job per tensor in the order given (the
+ * arrays as the fused kernel takes them: p, g, m, v, pOut, mOut, vOut per
+ * tensor; the same kernel, so the same bits), where convAsync allows and
+ * the update is small enough. False where not queued (the caller runs it).
+ */
+export const queuedAdam = (conv: ConvAddon) => {
+  const wait = waiter(conv);
+  return (work: readonly Float32Array[], k: readonly number[]): boolean => {
+    if (!convAsync.adam) return false;
+    let total = 0;
+    for (let i = 0; i < work.length; i += 7) total += work[i]!.length;
+    if (total > ADAM_QUEUE_MAX) return false;
+    for (let i = 0; i < work.length; i += 7) {
+      const [p, g, m, v, pOut, mOut, vOut] = work.slice(i, i + 7) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+      const id = conv.adamAsync(p, g, m, v, pOut, mOut, vOut, ...(k as [number, number, number, number, number, number, number]));
+      nativePending.track(id, wait, [pOut, mOut, vOut], [p, g, m, v]);
+    }
+    return true;
   };
 };

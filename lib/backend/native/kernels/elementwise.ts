@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../index.ts';
 import type { NativeBackend } from '../register.ts';
-import { pendingAdd } from './async.ts';
+import { pendingAdd, queuedAdam } from './async.ts';
 import type { ConvAddon } from './conv.ts';
 import { nativePool } from '../pool.ts';
 import { activationKernels, installActivationGradients, type ActivationAddon } from './activations.ts';
@@ -276,7 +276,7 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
     });
   });
 
-  configs.push(adamKernel(ew, values, outputArray));
+  configs.push(adamKernel(ew, values, outputArray, queuedAdam(addon.conv as unknown as ConvAddon)));
 
   configs.push({
     kernelName: SUM_SQUARES_KERNEL,

@@ -21,6 +21,9 @@
 #include "common.h"
 #include "conv_engines.h"
 
+// conv_async_api.cc: addAsync, adamAsync, wait.
+void export_async_functions(napi_env env, napi_value exports);
+
 namespace {
 
 bool get_geom(napi_env env, napi_value v, ConvGeom* g) {
@@ -70,36 +73,6 @@ class Threads {
   int previous_;
 };
 
-// The filter-gradient worker (conv_async.cc), seen from the main thread.
-// While it has work, the main thread's OpenMP regions (this module's and the
-// element-wise module's: one libgomp, one thread count per thread) run on
-// one thread, leaving the other core to it; a convolution big enough for
-// two threads first waits for it.
-// Per JavaScript thread (a worker_threads Worker has its own thread counts).
-thread_local int lowered_from = 0;  // its thread count before the worker got work; 0: not lowered
-thread_local int64_t last_job = 0;
-
-void lower() {
-  if (lowered_from == 0) {
-    lowered_from = omp_get_max_threads();
-    omp_set_num_threads(1);
-  }
-}
-
-void settle() {
-  if (lowered_from > 0 && async_idle()) {
-    omp_set_num_threads(lowered_from);
-    lowered_from = 0;
-  }
-}
-
-bool drain() {
-  if (lowered_from == 0) return true;
-  const bool ok = async_wait(last_job);
-  settle();
-  return ok;
-}
-
 double flops_of(const ConvGeom& g) { return 2.0 * conv_positions(g) * conv_kc(g) * g.co; }
 
 // Runs an engine on the calling thread with its OpenMP thread count.
@@ -123,8 +96,8 @@ int execute(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, con
 
 int run(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, const float* b, float* out) {
   const bool big = flops_of(g) >= double(single_thread_below);
-  if (big) drain();
-  else settle();
+  if (big) async_drain();
+  else async_settle();
   const Threads threads(big ? omp_get_max_threads() : 1);
   return execute(op, engine == ENGINE_AUTO ? choose(op, g) : engine, g, a, b, out);
 }
@@ -143,13 +116,11 @@ int64_t submit_filter_gradient(ConvEngine engine, const ConvGeom& g, const float
     if (engine != ENGINE_AUTO || tiny) return 0;
     e = ENGINE_DNNL;
   }
-  lower();
-  last_job = async_submit([g, e, x, dy, dw] {
+  return async_submit_lowered([g, e, x, dy, dw] {
     // A geometry oneDNN turns down still gets its gradient: the stream engine does every one.
     if (e == ENGINE_STREAM || !dnnl_run(OP_BACKWARD_FILTER, e, g, x, dy, dw)) stream_backward_filter(g, x, dy, dw);
     return true;
   });
-  return last_job;
 }
 
 // The arguments of a convolution call (a, b, out, geometry, engine), checked.
@@ -202,48 +173,6 @@ napi_value conv2d_backprop_filter_async(napi_env env, napi_callback_info info) {
   return r;
 }
 
-// addAsync(a, b, out): out = a + b (same lengths) on the worker, after the
-// jobs before it (a gradient summed over two uses of a filter, whose terms
-// the worker is computing) -> the job's id.
-napi_value add_async(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  F32 a, b, out;
-  if (argc < 3 || !get_f32(env, argv[0], &a) || !get_f32(env, argv[1], &b) || !get_f32(env, argv[2], &out) ||
-      a.length != out.length || b.length != out.length) {
-    napi_throw_type_error(env, nullptr, "pix2pix_conv.addAsync: expected three Float32Arrays of one length");
-    return nullptr;
-  }
-  lower();
-  last_job = async_submit([x = a.data, y = b.data, o = out.data, n = out.length] {
-    for (size_t i = 0; i < n; i++) o[i] = x[i] + y[i];
-    return true;
-  });
-  napi_value r;
-  NAPI_CALL(env, napi_create_int64(env, last_job, &r));
-  return r;
-}
-
-// wait(id): returns once job id (and every job before it) ran.
-napi_value wait(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  int64_t id = 0;
-  if (argc < 1 || !get_i64(env, argv[0], &id) || id < 0 || id > last_job) {
-    napi_throw_type_error(env, nullptr, "pix2pix_conv.wait: expected the id of a submitted job");
-    return nullptr;
-  }
-  const bool ok = id == 0 || async_wait(id);
-  settle();
-  if (!ok) {
-    napi_throw_error(env, nullptr, "pix2pix_conv: a filter gradient failed on the worker thread (out of memory?); its values are not valid");
-    return nullptr;
-  }
-  return undefined_value(env);
-}
-
 napi_value conv2d(napi_env env, napi_callback_info info) { return call(env, info, OP_FORWARD); }
 napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) { return call(env, info, OP_BACKWARD_INPUT); }
 napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) { return call(env, info, OP_BACKWARD_FILTER); }
@@ -293,7 +222,7 @@ napi_value tune(napi_env env, napi_callback_info info) {
 }
 
 napi_value release(napi_env env, napi_callback_info) {
-  drain();
+  async_drain();
   gemm_release();
   dnnl_release();
   return undefined_value(env);
@@ -310,14 +239,13 @@ napi_value blas(napi_env env, napi_callback_info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   // An environment torn down with jobs queued: they write into its arrays.
-  napi_add_env_cleanup_hook(env, [](void*) { drain(); }, nullptr);
+  napi_add_env_cleanup_hook(env, [](void*) { async_drain(); }, nullptr);
   export_function(env, exports, "threads", threads);
   export_function(env, exports, "conv2d", conv2d);
   export_function(env, exports, "conv2dBackpropInput", conv2d_backprop_input);
   export_function(env, exports, "conv2dBackpropFilter", conv2d_backprop_filter);
   export_function(env, exports, "conv2dBackpropFilterAsync", conv2d_backprop_filter_async);
-  export_function(env, exports, "addAsync", add_async);
-  export_function(env, exports, "wait", wait);
+  export_async_functions(env, exports);
   export_function(env, exports, "impl", impl);
   export_function(env, exports, "tune", tune);
   export_function(env, exports, "release", release);

@@ -12,6 +12,12 @@
 // thread, and oneDNN 2.x's jit sgemm must not take one, see conv_dnnl.cc),
 // runs OpenMP regions on one thread, and is never joined: it waits for work
 // until the process exits.
+//
+// Seen from a JavaScript thread: while the worker has its work, that
+// thread's OpenMP regions (the conv module's and the element-wise module's:
+// one libgomp, one thread count per thread) run on one thread, leaving the
+// other core to the worker; a convolution big enough for two threads first
+// waits for it (async_drain).
 #include <omp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -98,4 +104,35 @@ bool async_idle() {
   Worker& w = worker();
   std::lock_guard<std::mutex> lock(w.m);
   return w.completed == w.submitted;
+}
+
+namespace {
+// Per JavaScript thread (a worker_threads Worker has its own thread counts).
+thread_local int lowered_from = 0;  // its thread count before the worker got work; 0: not lowered
+thread_local int64_t last_job = 0;
+}  // namespace
+
+int64_t async_submit_lowered(std::function<bool()> job) {
+  if (lowered_from == 0) {
+    lowered_from = omp_get_max_threads();
+    omp_set_num_threads(1);
+  }
+  last_job = async_submit(std::move(job));
+  return last_job;
+}
+
+int64_t async_last_submitted() { return last_job; }
+
+void async_settle() {
+  if (lowered_from > 0 && async_idle()) {
+    omp_set_num_threads(lowered_from);
+    lowered_from = 0;
+  }
+}
+
+bool async_drain() {
+  if (lowered_from == 0) return true;
+  const bool ok = async_wait(last_job);
+  async_settle();
+  return ok;
 }

@@ -82,3 +82,10 @@ extern int64_t stream_max_positions;
 int64_t async_submit(std::function<bool()> job);
 bool async_wait(int64_t id);
 bool async_idle();
+// From a JavaScript thread: submit with that thread's OpenMP regions on one
+// thread until async_settle finds the worker idle (or async_drain waits for
+// it), and the id of its last job.
+int64_t async_submit_lowered(std::function<bool()> job);
+int64_t async_last_submitted();
+void async_settle();
+bool async_drain();

@@ -1,0 +1,88 @@
+// The worker's JavaScript API besides conv2dBackpropFilterAsync (conv.cc):
+//   addAsync(a, b, out) -> id          out = a + b, after the jobs before it
+//   adamAsync(p, g, m, v, pOut, mOut, vOut, b1, c1, b2, c2, sb2, eps, step) -> id
+//                                      one tensor's Adam update (ew_kernels.h)
+//   wait(id)                           returns once job id and every one before it ran
+// The arrays of a job must stay untouched (outputs unread, inputs unwritten)
+// until wait(id) returns: lib/backend/native/pending.ts sees to it.
+#include <omp.h>
+
+#include "common.h"
+#include "conv_engines.h"
+#include "ew_kernels.h"
+
+namespace {
+
+// A gradient summed over two uses of a filter, whose terms the worker is computing.
+napi_value add_async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  F32 a, b, out;
+  if (argc < 3 || !get_f32(env, argv[0], &a) || !get_f32(env, argv[1], &b) || !get_f32(env, argv[2], &out) ||
+      a.length != out.length || b.length != out.length) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv.addAsync: expected three Float32Arrays of one length");
+    return nullptr;
+  }
+  const int64_t id = async_submit_lowered([x = a.data, y = b.data, o = out.data, n = out.length] {
+    for (size_t i = 0; i < n; i++) o[i] = x[i] + y[i];
+    return true;
+  });
+  napi_value r;
+  NAPI_CALL(env, napi_create_int64(env, id, &r));
+  return r;
+}
+
+// The same kernel as the element-wise module's adam (ew_kernels.cc, built
+// into both modules): each element computed alone, so the same bits on the
+// worker's one thread as on the caller's team.
+napi_value adam_async(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  F32 arrays[7];
+  double k[7];
+  bool ok = argc == 14;
+  for (int i = 0; ok && i < 7; i++) ok = get_f32(env, argv[i], &arrays[i]) && arrays[i].length == arrays[0].length;
+  for (int i = 0; ok && i < 7; i++) ok = napi_get_value_double(env, argv[7 + i], &k[i]) == napi_ok;
+  if (!ok) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv.adamAsync: expected (p, g, m, v, pOut, mOut, vOut) Float32Arrays of one length and 7 numbers");
+    return nullptr;
+  }
+  const ew::AdamConsts c{float(k[0]), float(k[1]), float(k[2]), float(k[3]), float(k[4]), float(k[5]), float(k[6])};
+  const ew::AdamTensor t{arrays[0].data, arrays[1].data, arrays[2].data, arrays[3].data,
+                         arrays[4].data, arrays[5].data, arrays[6].data, int64_t(arrays[0].length)};
+  const int64_t id = async_submit_lowered([c, t] {
+    ew::adam_f32(c, &t, 1);
+    return true;
+  });
+  napi_value r;
+  NAPI_CALL(env, napi_create_int64(env, id, &r));
+  return r;
+}
+
+napi_value wait(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int64_t id = 0;
+  if (argc < 1 || !get_i64(env, argv[0], &id) || id < 0 || id > async_last_submitted()) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv.wait: expected the id of a submitted job");
+    return nullptr;
+  }
+  const bool ok = id == 0 || async_wait(id);
+  async_settle();
+  if (!ok) {
+    napi_throw_error(env, nullptr, "pix2pix_conv: a job failed on the worker thread (out of memory?); its outputs are not valid");
+    return nullptr;
+  }
+  return undefined_value(env);
+}
+
+}  // namespace
+
+void export_async_functions(napi_env env, napi_value exports) {
+  export_function(env, exports, "addAsync", add_async);
+  export_function(env, exports, "adamAsync", adam_async);
+  export_function(env, exports, "wait", wait);
+}
