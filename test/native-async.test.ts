@@ -14,7 +14,7 @@ import { nativePool } from '../lib/backend/native/pool.ts';
 import type { NativeBackend } from '../lib/backend/native/register.ts';
 import { maxAbsDiff, seededValues } from './helpers/conv-cases.ts';
 import { native, skipNative } from './helpers/native.ts';
-import { ADAM_KERNEL } from '../lib/ops/kernels.ts';
+import { ADAM_KERNEL, SUM_SQUARES_KERNEL } from '../lib/ops/kernels.ts';
 import { cgan, disposeReplaced, disposeState, initTrainState, l1, leaves, makeKey, makeStep, patchDiscriminator, plus, unet } from '../lib/node.ts';
 
 // A layer of the paper's 64x64 U-Net: 32 -> 64 channels, 4x4 stride 2, 32x32 -> 16x16 (~17M FLOPs: one thread's worth).
@@ -124,6 +124,37 @@ describe.skipIf(skipNative)('native worker thread', () => {
     const want = reference.map((r) => r + r);
     expect(maxAbsDiff(v, want) / scale(want)).toBeLessThan(4e-6);
     sum.dispose();
+  });
+
+  it("the divergence check's sum of squares takes the worker's sums of the gradients it wrote: == the squares summed on cpu; a NaN or an overflow in a gradient still reads NaN or Infinity", async () => {
+    const sumSq = (ts: tf.Tensor[]) => tf.engine().runKernel(SUM_SQUARES_KERNEL, ts as unknown as tf.NamedTensorMap, {}) as tf.Scalar;
+    const calls = { jobSum: 0 };
+    const realSum = conv.jobSum.bind(conv);
+    conv.jobSum = (id) => (calls.jobSum++, realSum(id));
+    try {
+      const a = filterGradient();
+      const b = filterGradient();
+      const sum = tf.add(a, b);
+      const extra = tf.tensor1d([3, -4]);
+      const got = sumSq([a, sum, extra]);
+      expect(calls.jobSum).toBe(2);
+      const want = reference.reduce((t, r) => t + r * r + 4 * r * r, 0) + 25;
+      expect(Math.abs(got.dataSync()[0]! - want) / want).toBeLessThan(1e-5);
+      const bad = (value: number) => {
+        const x = tf.tidy(() => tf.mul(tf.tensor4d(xv, [...X]), tf.fill([...X], value)));
+        const dy = tf.tensor4d(dyv, [...DY]);
+        const dw = backpropFilter(x, dy);
+        const s = sumSq([dw]);
+        const v = s.dataSync()[0]!;
+        tf.dispose([x, dy, dw, s]);
+        return v;
+      };
+      expect(bad(Number.NaN)).toBeNaN();
+      expect(bad(1e30)).toBe(Infinity);
+      tf.dispose([a, b, sum, extra, got]);
+    } finally {
+      conv.jobSum = realSum;
+    }
   });
 
   /** Adam on kernel-output copies of p, g, m, v (so that a donated update may go in place), queued or in line: the new p, m, v. */

@@ -9,6 +9,7 @@
  *   node --import tsx test/bench/ab-step.ts --switch adam              (many,each)
  *   node --import tsx test/bench/ab-step.ts --switch stream            (-1,4)
  *   node --import tsx test/bench/ab-step.ts --switch async             (0,1,2)
+ *   node --import tsx test/bench/ab-step.ts --switch sums              (0,1)
  *   [--size 64 --ngf 32 --ndf 32 --generator unet|resnet9 --rounds 20 --block 5]
  *
  * threads: the native convolutions' single-thread bound in FLOPs
@@ -23,6 +24,8 @@
  * async: the native worker thread (src/conv_async.cc): 0 nothing on it, 1
  * filter gradients (while the backward pass goes on), 2 those and Adam's
  * updates (while the next step begins).
+ * sums: the divergence check's sum of squares from what the gradient jobs
+ * report, or from reading every gradient again.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -90,6 +93,12 @@ const switches = {
     apply: (s: string) => void ((convAsync.filterGradient = s !== '0'), (convAsync.adam = s === '2')),
     label: (s: string) => ({ '0': 'all in line', '1': 'filter gradients on the worker thread', '2': "filter gradients and Adam's updates on the worker" })[s] ?? s,
     restore: ((f, a) => () => void ((convAsync.filterGradient = f), (convAsync.adam = a)))(convAsync.filterGradient, convAsync.adam),
+  },
+  sums: {
+    defaults: '0,1',
+    apply: (s: string) => void (convAsync.sums = s === '1'),
+    label: (s: string) => (s === '1' ? "gradient jobs' sums of squares" : 'sums of squares read again'),
+    restore: ((initial) => () => void (convAsync.sums = initial))(convAsync.sums),
   },
   table: {
     defaults: '1,2,3',

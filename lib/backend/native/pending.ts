@@ -15,6 +15,9 @@ const bufferOf = (values: unknown): ArrayBufferLike | undefined => (ArrayBuffer.
 export class PendingJobs {
   readonly #writes = new Map<ArrayBufferLike, number>();
   readonly #reads = new Map<ArrayBufferLike, number>();
+  /** The job that wrote an array and summed its squares (filter gradients, their sums). */
+  readonly #summed = new WeakMap<Float32Array, number>();
+  #sum: ((id: number) => number | undefined) | undefined;
   #deferred: Array<readonly [number, () => void]> = [];
   #wait: Wait | undefined;
   #waited = 0;
@@ -29,6 +32,24 @@ export class PendingJobs {
     this.#wait = wait;
     for (const a of outs) this.#writes.set(a.buffer, id);
     for (const a of inputs) this.#reads.set(a.buffer, id);
+  }
+
+  /** Job `id` (tracked) also summed the squares of `out`; `sum(id)` reads that sum once it ran. */
+  summed(id: number, out: Float32Array, sum: (id: number) => number | undefined): void {
+    this.#sum = sum;
+    this.#summed.set(out, id);
+  }
+
+  /**
+   * The sum of squares of `values` as the job that wrote them reported it
+   * (waiting for the job), or undefined where no job did or its report is
+   * gone. Gradients are not written after their job: the sum stays theirs.
+   */
+  sumOfSquares(values: Float32Array): number | undefined {
+    const id = this.#summed.get(values);
+    if (id === undefined) return undefined;
+    this.beforeRead(values);
+    return this.#sum!(id);
   }
 
   /** Whether a job still to be waited for writes `values`. */

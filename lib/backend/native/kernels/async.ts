@@ -5,7 +5,9 @@
  * filter used twice, as D is on the real and the fake pair), and Adam's
  * updates, one job per tensor, which the next step's forward pass waits for
  * tensor by tensor. The backend waits for a job before anything reads what
- * it writes (pending.ts).
+ * it writes (pending.ts). Gradient jobs also sum their output's squares
+ * while it is in cache: the step's divergence check (Pix2pixSumSquares)
+ * takes those sums instead of reading every gradient again.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { NativeBackend } from '../register.ts';
@@ -19,17 +21,27 @@ type Run = ConvAddon['conv2dBackpropFilter'];
  * Whether filter gradients and Adam's updates go to the worker thread (on
  * unless PIX2PIX_NATIVE_ASYNC=0; benchmarks switch them). Process-wide.
  */
-export const convAsync = { filterGradient: process.env['PIX2PIX_NATIVE_ASYNC'] !== '0', adam: process.env['PIX2PIX_NATIVE_ASYNC'] !== '0' };
+export const convAsync = {
+  filterGradient: process.env['PIX2PIX_NATIVE_ASYNC'] !== '0',
+  adam: process.env['PIX2PIX_NATIVE_ASYNC'] !== '0',
+  /** Pix2pixSumSquares takes the sums the gradient jobs report (off: it reads every gradient). */
+  sums: true,
+};
 
 const waiter = (conv: ConvAddon) => (id: number) => conv.wait(id);
+const summer = (conv: ConvAddon) => (id: number) => conv.jobSum(id);
 
 /** Conv2DBackpropFilter's native call: on the worker where convAsync says so. */
 export const filterGradient = (conv: ConvAddon): Run => {
   const wait = waiter(conv);
+  const sum = summer(conv);
   return (x, dy, dw, geometry, engine) => {
     if (!convAsync.filterGradient) return conv.conv2dBackpropFilter(x, dy, dw, geometry, engine);
     const id = conv.conv2dBackpropFilterAsync(x, dy, dw, geometry, engine);
-    if (id > 0) nativePending.track(id, wait, [dw], [x, dy]);
+    if (id > 0) {
+      nativePending.track(id, wait, [dw], [x, dy]);
+      nativePending.summed(id, dw, sum);
+    }
     return id;
   };
 };
@@ -42,6 +54,7 @@ export const filterGradient = (conv: ConvAddon): Run => {
  */
 export const pendingAdd = (conv: ConvAddon) => {
   const wait = waiter(conv);
+  const sum = summer(conv);
   return (backend: NativeBackend, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | undefined => {
     if (!nativePending.active || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
     if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) return undefined;
@@ -50,7 +63,9 @@ export const pendingAdd = (conv: ConvAddon) => {
     if (!(av instanceof Float32Array) || !(bv instanceof Float32Array)) return undefined;
     if (!nativePending.writing(av) && !nativePending.writing(bv)) return undefined;
     const out = nativePool.take(av.length);
-    nativePending.track(conv.addAsync(av, bv, out), wait, [out], [av, bv]);
+    const id = conv.addAsync(av, bv, out);
+    nativePending.track(id, wait, [out], [av, bv]);
+    nativePending.summed(id, out, sum);
     return backend.makeTensorInfo(a.shape, 'float32', out);
   };
 };

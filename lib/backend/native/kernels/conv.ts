@@ -70,6 +70,8 @@ export interface ConvAddon {
   addAsync(a: Float32Array, b: Float32Array, out: Float32Array): number;
   /** One tensor's Adam update on the worker (the element-wise module's kernel): the job's id. */
   adamAsync(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, b1: number, c1: number, b2: number, c2: number, sb2: number, eps: number, step: number): number;
+  /** A finished filter-gradient or add job's sum of squares of its output (undefined once its report is gone, or if NaN). */
+  jobSum(id: number): number | undefined;
   /** Returns once job `id` and every job before it ran; throws if one failed. */
   wait(id: number): void;
   /** oneDNN's implementation for op 0 (forward), 1 (input gradient), 2 (filter gradient); 'gemm' for the sgemm engines. */

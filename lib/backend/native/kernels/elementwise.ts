@@ -21,7 +21,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../index.ts';
 import type { NativeBackend } from '../register.ts';
-import { pendingAdd, queuedAdam } from './async.ts';
+import { nativePending } from '../pending.ts';
+import { convAsync, pendingAdd, queuedAdam } from './async.ts';
 import type { ConvAddon } from './conv.ts';
 import { nativePool } from '../pool.ts';
 import { activationKernels, installActivationGradients, type ActivationAddon } from './activations.ts';
@@ -283,12 +284,21 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
     backendName: 'native',
     kernelFunc: (args) => {
       const backend = args.backend as MathBackendCPU;
-      const arrays = (args.inputs as unknown as Info[]).map((t) => {
+      // Gradients from the worker thread come with their sums (kernels/async.ts); the rest are summed here, all in double.
+      let known = 0;
+      const arrays: Float32Array[] = [];
+      for (const t of args.inputs as unknown as Info[]) {
+        const raw = t.dtype === 'float32' ? (backend as NativeBackend).peek(t.dataId)?.values : undefined;
+        const s = raw instanceof Float32Array && convAsync.sums ? nativePending.sumOfSquares(raw) : undefined;
+        if (s !== undefined) {
+          known += s;
+          continue;
+        }
         const v = values(backend, t);
         if (!v) throw new Error(`${SUM_SQUARES_KERNEL}: every input must be a float32 tensor`);
-        return v;
-      });
-      return backend.makeTensorInfo([], 'float32', Float32Array.of(ew.sumSquares(arrays)));
+        arrays.push(v);
+      }
+      return backend.makeTensorInfo([], 'float32', Float32Array.of(known + (arrays.length > 0 ? ew.sumSquares(arrays) : 0)));
     },
   });
 

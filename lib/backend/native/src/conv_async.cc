@@ -25,6 +25,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -35,7 +36,11 @@ namespace {
 struct Worker {
   std::mutex m;
   std::condition_variable work, finished;
-  std::deque<std::function<bool()>> jobs;
+  std::deque<std::function<bool(double*)>> jobs;
+  // What each job reported (its output's sum of squares, say), by id modulo
+  // the ring's size; a slot names its job, so a stale one is told apart.
+  static constexpr int64_t kRing = 4096;
+  std::pair<int64_t, double> results[kRing] = {};
   int64_t submitted = 0, completed = 0;
   bool failed = false;
 
@@ -45,21 +50,25 @@ struct Worker {
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
     omp_set_num_threads(1);
     for (;;) {
-      std::function<bool()> job;
+      std::function<bool(double*)> job;
+      int64_t id;
       {
         std::unique_lock<std::mutex> lock(m);
         work.wait(lock, [this] { return !jobs.empty(); });
         job = std::move(jobs.front());
         jobs.pop_front();
+        id = completed + 1;
       }
       bool ok = false;
+      double result = std::numeric_limits<double>::quiet_NaN();
       try {
-        ok = job();
+        ok = job(&result);
       } catch (...) {
         ok = false;
       }
       {
         std::lock_guard<std::mutex> lock(m);
+        results[id % kRing] = {id, result};
         completed++;
         if (!ok) failed = true;
       }
@@ -81,7 +90,7 @@ Worker& worker() {
 
 }  // namespace
 
-int64_t async_submit(std::function<bool()> job) {
+int64_t async_submit(std::function<bool(double*)> job) {
   Worker& w = worker();
   int64_t id;
   {
@@ -100,6 +109,15 @@ bool async_wait(int64_t id) {
   return !w.failed;
 }
 
+bool async_result(int64_t id, double* value) {
+  Worker& w = worker();
+  std::lock_guard<std::mutex> lock(w.m);
+  const auto& slot = w.results[id % Worker::kRing];
+  if (id > w.completed || slot.first != id) return false;
+  *value = slot.second;
+  return true;
+}
+
 bool async_idle() {
   Worker& w = worker();
   std::lock_guard<std::mutex> lock(w.m);
@@ -112,7 +130,7 @@ thread_local int lowered_from = 0;  // its thread count before the worker got wo
 thread_local int64_t last_job = 0;
 }  // namespace
 
-int64_t async_submit_lowered(std::function<bool()> job) {
+int64_t async_submit_lowered(std::function<bool(double*)> job) {
   if (lowered_from == 0) {
     lowered_from = omp_get_max_threads();
     omp_set_num_threads(1);

@@ -3,6 +3,7 @@
 //   adamAsync(p, g, m, v, pOut, mOut, vOut, b1, c1, b2, c2, sb2, eps, step) -> id
 //                                      one tensor's Adam update (ew_kernels.h)
 //   wait(id)                           returns once job id and every one before it ran
+//   jobSum(id)                         a finished filter-gradient or add job's sum of squares
 // The arrays of a job must stay untouched (outputs unread, inputs unwritten)
 // until wait(id) returns: lib/backend/native/pending.ts sees to it.
 #include <omp.h>
@@ -24,8 +25,11 @@ napi_value add_async(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "pix2pix_conv.addAsync: expected three Float32Arrays of one length");
     return nullptr;
   }
-  const int64_t id = async_submit_lowered([x = a.data, y = b.data, o = out.data, n = out.length] {
+  const int64_t id = async_submit_lowered([x = a.data, y = b.data, o = out.data, n = out.length](double* sum) {
     for (size_t i = 0; i < n; i++) o[i] = x[i] + y[i];
+    const float* sums[1] = {o};
+    const int64_t ns[1] = {int64_t(n)};
+    *sum = ew::sum_squares_f32(sums, ns, 1);
     return true;
   });
   napi_value r;
@@ -52,12 +56,26 @@ napi_value adam_async(napi_env env, napi_callback_info info) {
   const ew::AdamConsts c{float(k[0]), float(k[1]), float(k[2]), float(k[3]), float(k[4]), float(k[5]), float(k[6])};
   const ew::AdamTensor t{arrays[0].data, arrays[1].data, arrays[2].data, arrays[3].data,
                          arrays[4].data, arrays[5].data, arrays[6].data, int64_t(arrays[0].length)};
-  const int64_t id = async_submit_lowered([c, t] {
+  const int64_t id = async_submit_lowered([c, t](double*) {
     ew::adam_f32(c, &t, 1);
     return true;
   });
   napi_value r;
   NAPI_CALL(env, napi_create_int64(env, id, &r));
+  return r;
+}
+
+// jobSum(id): the sum of squares of what a finished filter-gradient or add
+// job wrote, or undefined when it is not known (any more).
+napi_value job_sum(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int64_t id = 0;
+  double value = 0;
+  if (argc < 1 || !get_i64(env, argv[0], &id) || !async_result(id, &value) || value != value) return undefined_value(env);
+  napi_value r;
+  NAPI_CALL(env, napi_create_double(env, value, &r));
   return r;
 }
 
@@ -84,5 +102,6 @@ napi_value wait(napi_env env, napi_callback_info info) {
 void export_async_functions(napi_env env, napi_value exports) {
   export_function(env, exports, "addAsync", add_async);
   export_function(env, exports, "adamAsync", adam_async);
+  export_function(env, exports, "jobSum", job_sum);
   export_function(env, exports, "wait", wait);
 }

@@ -75,17 +75,20 @@ void set_conv_table(ConvTable t);
 // The most output positions auto sends to the stream engine (0: none).
 extern int64_t stream_max_positions;
 
-// The filter-gradient worker (conv_async.cc): jobs run in order on one
-// thread of their own. submit returns the job's id (1, 2, ...); wait blocks
-// until that job and every one before it ran, and is false once any job
-// has failed (it stays false).
-int64_t async_submit(std::function<bool()> job);
+// The worker (conv_async.cc): jobs run in order on one thread of their own.
+// A job returns false if it failed and may report a number (NaN if it does
+// not). submit returns the job's id (1, 2, ...); wait blocks until that job
+// and every one before it ran, and is false once any job has failed (it
+// stays false); result gives a finished job's number while the last 4096
+// jobs include it.
+int64_t async_submit(std::function<bool(double*)> job);
 bool async_wait(int64_t id);
+bool async_result(int64_t id, double* value);
 bool async_idle();
 // From a JavaScript thread: submit with that thread's OpenMP regions on one
 // thread until async_settle finds the worker idle (or async_drain waits for
 // it), and the id of its last job.
-int64_t async_submit_lowered(std::function<bool()> job);
+int64_t async_submit_lowered(std::function<bool(double*)> job);
 int64_t async_last_submitted();
 void async_settle();
 bool async_drain();
