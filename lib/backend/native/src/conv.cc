@@ -11,7 +11,9 @@
 // implementation name, tune(chunk, tile, tileMin, singleThreadBelow, table,
 // streamPositions) -> the previous values (table: 1 = TABLE_BLAS, 2 =
 // TABLE_DNNL, 3 = TABLE_AVX2; streamPositions: -1 turns the stream engine off in auto),
-// release(), blas().
+// release(), blas(). The worker thread (conv_async.cc):
+//   conv2dBackpropFilterAsync(x, dy, dw, geom, engine) -> a job id, or 0 if done in line
+// and, in conv_async_api.cc, addAsync, adamAsync, jobSum, wait.
 #include <cblas.h>
 #include <omp.h>
 
