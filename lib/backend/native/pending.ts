@@ -1,8 +1,8 @@
 /**
- * Filter gradients the native worker thread is still computing
- * (src/conv_async.cc): JavaScript goes on with the backward pass while the
- * other core works, so the backend must know which buffers those jobs write
- * and read. A read of a gradient waits for the job that writes it; a buffer
+ * Jobs the native worker thread may still be running (src/conv_async.cc;
+ * filter gradients, their sums, Adam's updates: kernels/async.ts):
+ * JavaScript goes on while the other core works, so the backend must know
+ * which buffers those jobs write and read. A read of a job's output waits for the job; a buffer
  * a job reads or writes goes back to the pool (pool.ts), where the next
  * kernel would write it, only after a wait has shown the job done. The maps
  * also keep the arrays alive: the worker holds their raw pointers.

@@ -24,8 +24,8 @@ type Values = Parameters<MathBackendCPU['write']>[0];
 /**
  * The cpu backend, telling the buffer pool which tensors hold which output
  * buffers: every write adopts, every final dispose releases, every read
- * escapes (see pool.ts); and waiting for the filter gradients the native
- * worker thread is computing (see pending.ts) before their values are read
+ * escapes (see pool.ts); and waiting for the jobs of the native worker
+ * thread (see pending.ts) before what they write is read
  * (every kernel, and readSync, gets a tensor's values through data.get) and
  * before a buffer a job uses goes back to the pool.
  */
@@ -49,7 +49,7 @@ export class NativeBackend extends MathBackendCPU {
 
   #disposing = false;
 
-  /** A tensor's entry without waiting for a job writing its values (kernels/async.ts only). */
+  /** A tensor's entry without waiting for a job writing its values (for the worker's kernels, which look before they wait). */
   readonly peek: (dataId: DataId) => { values?: unknown } | undefined;
 
   override write(values: Values, shape: number[], dtype: tf.DataType): DataId {

@@ -21,14 +21,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../index.ts';
 import type { NativeBackend } from '../register.ts';
-import { nativePending } from '../pending.ts';
-import { convAsync, pendingAdd, queuedAdam } from './async.ts';
+import { pendingAdd, queuedAdam } from './async.ts';
 import type { ConvAddon } from './conv.ts';
 import { nativePool } from '../pool.ts';
 import { activationKernels, installActivationGradients, type ActivationAddon } from './activations.ts';
 import { adamKernel, type AdamAddon } from './adam.ts';
 import { copyKernels } from './copy.ts';
 import { normKernels, type NormAddon } from './norm.ts';
+import { sumSquaresKernel, type SumSquaresAddon } from './sum-squares.ts';
 // The fused Adam and sum-of-squares kernels' names and attributes live with
 // the ops that use them (lib/ops/kernels.ts): registered here for 'native'.
 import { ADAM_KERNEL, SUM_SQUARES_KERNEL, type AdamKernelAttrs } from '../../../ops/kernels.ts';
@@ -36,14 +36,12 @@ import { ADAM_KERNEL, SUM_SQUARES_KERNEL, type AdamKernelAttrs } from '../../../
 export { ADAM_KERNEL, SUM_SQUARES_KERNEL, type AdamKernelAttrs };
 
 /** The element-wise module's functions (see src/elementwise.cc). */
-export interface ElementwiseAddon extends AdamAddon {
+export interface ElementwiseAddon extends AdamAddon, SumSquaresAddon {
   binary(op: number, out: Float32Array | Uint8Array, a: Float32Array, b: Float32Array, ...dims: number[]): void;
   unary(op: number, out: Float32Array, x: Float32Array, alpha: number): void;
   select(out: Float32Array, cond: Uint8Array, t: Float32Array, e: Float32Array): void;
   reduce(op: 0 | 1, out: Float32Array, x: Float32Array, outer: number, reduced: number, inner: number): void;
   copy2d(dst: Float32Array, dstOffset: number, dstStride: number, src: Float32Array, srcOffset: number, srcStride: number, rows: number, width: number): void;
-  /** The sum of the squares of every element of the arrays, in double (one parallel pass over all). */
-  sumSquares(xs: Float32Array[]): number;
   /** Makes glibc keep freed memory for reuse (see src/elementwise.cc); false where it cannot. */
   tuneMalloc(): boolean;
   threads(): number;
@@ -279,28 +277,7 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
 
   configs.push(adamKernel(ew, values, outputArray, queuedAdam(addon.conv as unknown as ConvAddon)));
 
-  configs.push({
-    kernelName: SUM_SQUARES_KERNEL,
-    backendName: 'native',
-    kernelFunc: (args) => {
-      const backend = args.backend as MathBackendCPU;
-      // Gradients from the worker thread come with their sums (kernels/async.ts); the rest are summed here, all in double.
-      let known = 0;
-      const arrays: Float32Array[] = [];
-      for (const t of args.inputs as unknown as Info[]) {
-        const raw = t.dtype === 'float32' ? (backend as NativeBackend).peek(t.dataId)?.values : undefined;
-        const s = raw instanceof Float32Array && convAsync.sums ? nativePending.sumOfSquares(raw) : undefined;
-        if (s !== undefined) {
-          known += s;
-          continue;
-        }
-        const v = values(backend, t);
-        if (!v) throw new Error(`${SUM_SQUARES_KERNEL}: every input must be a float32 tensor`);
-        arrays.push(v);
-      }
-      return backend.makeTensorInfo([], 'float32', Float32Array.of(known + (arrays.length > 0 ? ew.sumSquares(arrays) : 0)));
-    },
-  });
+  configs.push(sumSquaresKernel(ew, values));
 
   configs.push(...normKernels(ew, values, outputArray), ...activationKernels(ew, values, outputArray), ...copyKernels(values, outputArray, stockOf));
   installActivationGradients();

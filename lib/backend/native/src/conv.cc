@@ -22,7 +22,6 @@
 
 #include "common.h"
 #include "conv_engines.h"
-#include "ew_kernels.h"
 
 // conv_async_api.cc: addAsync, adamAsync, wait.
 void export_async_functions(napi_env env, napi_value exports);
@@ -123,8 +122,7 @@ int64_t submit_filter_gradient(ConvEngine engine, const ConvGeom& g, const float
     // A geometry oneDNN turns down still gets its gradient: the stream engine does every one.
     if (e == ENGINE_STREAM || !dnnl_run(OP_BACKWARD_FILTER, e, g, x, dy, dw)) stream_backward_filter(g, x, dy, dw);
     // Its sum of squares while it is in cache (the step's divergence check sums every gradient's).
-    const int64_t n = w_size(g);
-    *sum = ew::sum_squares_f32(&dw, &n, 1);
+    *sum = sum_of_squares(dw, w_size(g));
     return true;
   });
 }

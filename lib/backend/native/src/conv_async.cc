@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "conv_engines.h"
+#include "ew_kernels.h"
 
 namespace {
 
@@ -129,6 +130,8 @@ namespace {
 thread_local int lowered_from = 0;  // its thread count before the worker got work; 0: not lowered
 thread_local int64_t last_job = 0;
 }  // namespace
+
+double sum_of_squares(const float* x, int64_t n) { return ew::sum_squares_f32(&x, &n, 1); }
 
 int64_t async_submit_lowered(std::function<bool(double*)> job) {
   if (lowered_from == 0) {

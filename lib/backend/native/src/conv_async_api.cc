@@ -14,6 +14,12 @@
 
 namespace {
 
+napi_value job_id(napi_env env, int64_t id) {
+  napi_value r;
+  NAPI_CALL(env, napi_create_int64(env, id, &r));
+  return r;
+}
+
 // A gradient summed over two uses of a filter, whose terms the worker is computing.
 napi_value add_async(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -27,14 +33,10 @@ napi_value add_async(napi_env env, napi_callback_info info) {
   }
   const int64_t id = async_submit_lowered([x = a.data, y = b.data, o = out.data, n = out.length](double* sum) {
     for (size_t i = 0; i < n; i++) o[i] = x[i] + y[i];
-    const float* sums[1] = {o};
-    const int64_t ns[1] = {int64_t(n)};
-    *sum = ew::sum_squares_f32(sums, ns, 1);
+    *sum = sum_of_squares(o, int64_t(n));
     return true;
   });
-  napi_value r;
-  NAPI_CALL(env, napi_create_int64(env, id, &r));
-  return r;
+  return job_id(env, id);
 }
 
 // The same kernel as the element-wise module's adam (ew_kernels.cc, built
@@ -60,9 +62,7 @@ napi_value adam_async(napi_env env, napi_callback_info info) {
     ew::adam_f32(c, &t, 1);
     return true;
   });
-  napi_value r;
-  NAPI_CALL(env, napi_create_int64(env, id, &r));
-  return r;
+  return job_id(env, id);
 }
 
 // jobSum(id): the sum of squares of what a finished filter-gradient or add

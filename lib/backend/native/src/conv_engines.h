@@ -92,3 +92,5 @@ int64_t async_submit_lowered(std::function<bool(double*)> job);
 int64_t async_last_submitted();
 void async_settle();
 bool async_drain();
+// In double, on the calling thread's team (a job's report of what it wrote).
+double sum_of_squares(const float* x, int64_t n);
