@@ -50,7 +50,7 @@ napi_value adam_async(napi_env env, napi_callback_info info) {
   double k[7];
   bool ok = argc == 14;
   for (int i = 0; ok && i < 7; i++) ok = get_f32(env, argv[i], &arrays[i]) && arrays[i].length == arrays[0].length;
-  for (int i = 0; ok && i < 7; i++) ok = napi_get_value_double(env, argv[7 + i], &k[i]) == napi_ok;
+  for (int i = 0; ok && i < 7; i++) ok = get_f64(env, argv[7 + i], &k[i]);
   if (!ok) {
     napi_throw_type_error(env, nullptr, "pix2pix_conv.adamAsync: expected (p, g, m, v, pOut, mOut, vOut) Float32Arrays of one length and 7 numbers");
     return nullptr;
