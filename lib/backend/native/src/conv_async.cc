@@ -83,7 +83,13 @@ struct Worker {
 Worker& worker() {
   static Worker* w = [] {
     Worker* made = new Worker();
+    // Born with every signal blocked (a thread inherits its creator's mask),
+    // so none lands on it before loop() blocks them for good.
+    sigset_t all, before;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &before);
     std::thread([made] { made->loop(); }).detach();
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
     return made;
   }();
   return *w;
