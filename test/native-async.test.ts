@@ -94,13 +94,16 @@ describe.skipIf(skipNative)('native worker thread', () => {
     }
   });
 
-  it("operands disposed before their job ran are not recycled under it: new tensors of their size get other buffers until it is done", () => {
-    // Jobs run in order: four bigger ones (~67M FLOPs each, 64x64 -> 32x32) hold the worker while ours waits behind them.
-    const ahead = tf.tidy(() => {
-      const [bx, bdy] = [tf.randomUniform([1, 64, 64, 32]), tf.randomUniform([1, 32, 32, 64])];
-      const run = () => tf.engine().runKernel('Conv2DBackpropFilter', { x: bx, dy: bdy }, { strides: [2, 2], pad: 1, dataFormat: 'NHWC', filterShape: [4, 4, 32, 64] }) as tf.Tensor;
-      return [run(), run(), run(), run()];
+  /** n filter gradients of ~67M FLOPs each (64x64 -> 32x32) of the same inputs, queued: they hold the worker a while. */
+  const queueAhead = (n = 4) =>
+    tf.tidy(() => {
+      const [bx, bdy] = [tf.randomUniform([1, 64, 64, 32], -1, 1, 'float32', 5), tf.randomUniform([1, 32, 32, 64], -1, 1, 'float32', 6)];
+      return Array.from({ length: n }, () => tf.engine().runKernel('Conv2DBackpropFilter', { x: bx, dy: bdy }, { strides: [2, 2], pad: 1, dataFormat: 'NHWC', filterShape: [4, 4, 32, 64] }) as tf.Tensor);
     });
+
+  it("operands disposed before their job ran are not recycled under it: new tensors of their size get other buffers until it is done", () => {
+    // Jobs run in order: bigger ones hold the worker while ours waits behind them.
+    const ahead = queueAhead();
     // Kernel outputs, as activations are: their buffers are the pool's (a tensor made from an array keeps that array).
     const [x, dy] = tf.tidy(() => [tf.mul(tf.tensor4d(xv, [...X]), 1), tf.mul(tf.tensor4d(dyv, [...DY]), 1)]);
     const dw = backpropFilter(x!, dy!);
@@ -114,6 +117,7 @@ describe.skipIf(skipNative)('native worker thread', () => {
   });
 
   it('a sum of two pending gradients is queued behind them without waiting, and == the sum of the cpu gradients', () => {
+    const ahead = queueAhead();
     const a = filterGradient();
     const b = filterGradient();
     const before = waits;
@@ -123,7 +127,7 @@ describe.skipIf(skipNative)('native worker thread', () => {
     const v = sum.dataSync() as Float32Array;
     const want = reference.map((r) => r + r);
     expect(maxAbsDiff(v, want) / scale(want)).toBeLessThan(4e-6);
-    sum.dispose();
+    tf.dispose([sum, ...ahead]);
   });
 
   it("the divergence check's sum of squares takes the worker's sums of the gradients it wrote: == the squares summed on cpu; a NaN or an overflow in a gradient still reads NaN or Infinity", async () => {
@@ -154,6 +158,20 @@ describe.skipIf(skipNative)('native worker thread', () => {
       tf.dispose([a, b, sum, extra, got]);
     } finally {
       conv.jobSum = realSum;
+    }
+  });
+
+  it('a sum queued behind two big pending gradients of the same inputs starts only once they are written: exactly 2x either, with more jobs queued ahead', () => {
+    for (let round = 0; round < 3; round++) {
+      const ahead = queueAhead();
+      // Two gradients of the same inputs (the same engine on one thread: the same bits), big enough to be running when the sum could start.
+      const [a, b] = queueAhead(2);
+      const sum = tf.add(a!, b!);
+      const v = sum.dataSync() as Float32Array;
+      const av = a!.dataSync() as Float32Array;
+      expect(Buffer.from(a!.dataSync().buffer).equals(Buffer.from(b!.dataSync().buffer))).toBe(true);
+      expect(v.every((x, i) => x === 2 * av[i]!), `round ${round}`).toBe(true);
+      tf.dispose([sum, a!, b!, ...ahead]);
     }
   });
 
@@ -188,6 +206,25 @@ describe.skipIf(skipNative)('native worker thread', () => {
   it('an undonated Adam update (read at once, as D is by its next forward pass) is not queued', () => {
     const r = adam(true, false);
     expect(r.queued.some((q) => q)).toBe(false);
+  });
+
+  it('a donated Adam update does not write in place a parameter that a queued job still reads (it gets new arrays), and that job reads the old values', () => {
+    const ahead = queueAhead();
+    const [p, g, m, v] = tf.tidy(() => [xv, xv, xv, xv].map((a, j) => tf.mul(tf.tensor4d(a, [...X]), j === 3 ? 0.01 : 1)));
+    const dy = tf.tensor4d(dyv, [...DY]);
+    const dw = backpropFilter(p!, dy); // queued behind `ahead`: reads p later
+    const peek = (t: tf.Tensor) => (tf.backend() as NativeBackend).peek(t.dataId)?.values as Float32Array;
+    const pBuffer = peek(p!).buffer;
+    convAsync.adam = false; // in line, so that only the in-place rule decides
+    try {
+      const outs = tf.engine().runKernel(ADAM_KERNEL, [p, g, m, v] as unknown as tf.NamedTensorMap, { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, count: 1, inPlace: true }) as unknown as tf.Tensor[];
+      expect(peek(outs[0]!).buffer).not.toBe(pBuffer);
+      expect(maxAbsDiff(dw.dataSync() as Float32Array, reference) / scale(reference)).toBeLessThan(2e-6);
+      tf.dispose(outs);
+    } finally {
+      convAsync.adam = true;
+      tf.dispose([p!, g!, m!, v!, dy, dw, ...ahead]);
+    }
   });
 
   it("training steps with the worker: deterministic bit for bit, Adam on it or not the same bits, within 1e-4 of all in line, and the live tensors and pooled buffers stay flat", () => {

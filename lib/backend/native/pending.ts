@@ -27,7 +27,7 @@ export class PendingJobs {
     return this.#writes.size > 0 || this.#reads.size > 0 || this.#deferred.length > 0;
   }
 
-  /** Job `id` writes `outs` and reads `inputs`; `wait(id)` blocks until it (and every job before it) ran. */
+  /** Job `id` writes `outs` and reads `inputs`; `wait(id)` blocks until it (and every job before it) finished. */
   track(id: number, wait: Wait, outs: readonly Float32Array[], inputs: readonly Float32Array[]): void {
     this.#wait = wait;
     for (const a of outs) this.#writes.set(a.buffer, id);
@@ -50,6 +50,12 @@ export class PendingJobs {
     if (id === undefined) return undefined;
     this.beforeRead(values);
     return this.#sum!(id);
+  }
+
+  /** Whether a job still to be waited for reads or writes `values`' buffer. */
+  busy(values: unknown): boolean {
+    const buffer = bufferOf(values);
+    return buffer !== undefined && (this.#writes.has(buffer) || this.#reads.has(buffer));
   }
 
   /** Whether a job still to be waited for writes `values`. */

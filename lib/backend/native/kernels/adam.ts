@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../../../ops/kernels.ts';
+import { nativePending } from '../pending.ts';
 import { nativePool } from '../pool.ts';
 
 export interface AdamAddon {
@@ -48,7 +49,8 @@ export const adamKernel = (
     const k = [beta1, 1 - beta1, beta2, 1 - beta2, sqrtBias2, eps, stepSize].map(Math.fround);
     // A tensor is updated in place only where nothing else can see the
     // change: each of its p, m, v held by this one tensor (no clone,
-    // reshape or view of it) and overlapping no other array of the call.
+    // reshape or view of it), overlapping no other array of the call, and
+    // read by no job still queued on the worker thread (pending.ts).
     const byBuffer = new Map<ArrayBufferLike, Float32Array[]>();
     for (const a of ins) {
       const same = byBuffer.get(a.buffer);
@@ -56,7 +58,7 @@ export const adamKernel = (
       else byBuffer.set(a.buffer, [a]);
     }
     const alone = (a: Float32Array) => byBuffer.get(a.buffer)!.every((b) => b === a || !overlap(a, b));
-    const owned = (i: number) => backend.refCount(infos[i]!.dataId) === 1 && nativePool.exclusive(ins[i]!) && alone(ins[i]!);
+    const owned = (i: number) => backend.refCount(infos[i]!.dataId) === 1 && nativePool.exclusive(ins[i]!) && alone(ins[i]!) && !nativePending.busy(ins[i]!);
     const inPlace = args.attrs?.['inPlace'] === true;
     const work: Float32Array[] = [];
     const outs: Float32Array[] = [];
