@@ -114,8 +114,7 @@ int64_t submit_filter_gradient(ConvEngine engine, const ConvGeom& g, const float
   if (flops_of(g) >= double(single_thread_below)) return 0;
   ConvEngine e = engine == ENGINE_AUTO ? choose(OP_BACKWARD_FILTER, g) : engine;
   if (e == ENGINE_GEMM || e == ENGINE_GEMM_SPLIT) {
-    const bool tiny = g.co == 1 || 2 * conv_positions(g) * conv_kc(g) * g.co < (1 << 21);
-    if (engine != ENGINE_AUTO || tiny) return 0;
+    if (engine != ENGINE_AUTO || conv_tiny(g)) return 0;
     e = ENGINE_DNNL;
   }
   return async_submit_lowered([g, e, x, dy, dw](double* sum) {

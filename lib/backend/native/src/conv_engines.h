@@ -42,6 +42,9 @@ void advise_huge_pages(void* p, size_t bytes);
 
 inline int64_t conv_kc(const ConvGeom& g) { return g.kh * g.kw * g.ci; }
 inline int64_t conv_positions(const ConvGeom& g) { return g.n * g.oh * g.ow; }
+// Where auto always takes sgemm's engine: its direct loops (one output
+// channel), or too few FLOPs (~2M) to be worth a primitive.
+inline bool conv_tiny(const ConvGeom& g) { return g.co == 1 || 2 * conv_positions(g) * conv_kc(g) * g.co < (1 << 21); }
 
 // im2col + sgemm: always succeeds. split selects ENGINE_GEMM_SPLIT.
 void gemm_forward(const ConvGeom& g, const float* x, const float* w, float* y, bool split);

@@ -130,8 +130,7 @@ void set_conv_table(ConvTable t) { table = t; }
 
 ConvEngine choose(ConvOp op, const ConvGeom& g) {
   const int64_t P = conv_positions(g);
-  if (g.co == 1) return ENGINE_GEMM;                      // direct loops
-  if (2 * P * conv_kc(g) * g.co < (1 << 21)) return ENGINE_GEMM;  // tiny: mostly serial, no primitive to create
+  if (conv_tiny(g)) return ENGINE_GEMM;
   conv_table();
   if (table == TABLE_AVX2) return choose_avx2(op, P, g);
   return table == TABLE_DNNL ? choose_dnnl(op, P, g) : choose_blas(op, P, g);
