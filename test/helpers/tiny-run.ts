@@ -37,9 +37,22 @@ export const lossRecords = (run: string): LossRecord[] =>
 /** The per-step records (every step logs L1), in file order. */
 export const stepRecords = (run: string): LossRecord[] => lossRecords(run).filter((r) => r['L1'] !== undefined);
 
+/**
+ * The step of the run's checkpoint, undefined where there is none. A run
+ * still training swaps its checkpoint folder by renames: one can vanish
+ * between a look and the read (ENOENT), which is the same answer, none
+ * there at that moment.
+ */
 export const checkpointStep = (run: string): number | undefined => {
   const manifest = join(run, 'checkpoint', 'manifest.json');
-  return existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { meta: { step: number } }).meta.step : undefined;
+  let text: string;
+  try {
+    text = readFileSync(manifest, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  return (JSON.parse(text) as { meta: { step: number } }).meta.step;
 };
 
 export const weightsOf = (run: string): Buffer => readFileSync(join(run, 'checkpoint', 'weights.bin'));
