@@ -14,7 +14,7 @@
  *
  * threads: the native convolutions' single-thread bound in FLOPs
  * (src/conv.cc; 1 is the old behaviour, every convolution on all threads).
- * table: the engine table of 'auto' (src/conv.cc choose(): 1 the sgemm-first
+ * table: the engine table of 'auto' (src/conv_table.cc choose(): 1 the sgemm-first
  * table of machines where OpenBLAS runs AVX-512 kernels, 2 the oneDNN-first
  * one, 3 the one of machines without AVX-512).
  * adam: the fused Adam on all of a network's tensors in one call (one

@@ -39,7 +39,7 @@
  *
  * Where neither library has AVX-512 (an AMD EPYC Zen 3), a third table:
  * sgemm forward, the stream engine for 1-4 positions, oneDNN for the deep
- * layers' gradients (src/conv.cc choose_avx2; 64x64 step 49.0 -> 43.6 ms).
+ * layers' gradients (src/conv_table.cc choose_avx2; 64x64 step 49.0 -> 43.6 ms).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
