@@ -70,6 +70,41 @@ describe('the data worker', () => {
     await ds.close!();
   });
 
+  it('warmUp with an order resizes those pairs into the cache ahead of the asks: the files may then vanish and the epoch still comes bit for bit', async () => {
+    const root = join(tmp, 'warmed');
+    mkdirSync(join(root, 'train'), { recursive: true });
+    const files = ['1.jpg', '2.jpg', '3.jpg', '4.jpg'];
+    for (const f of files) copyFileSync(join(MINI, 'train', f), join(root, 'train', f));
+    const preprocess = { loadSize: 72, cropSize: 64 };
+    const want = await collect(await openDataset({ root, split: 'train', direction: 'BtoA', worker: false }), preprocess, 1);
+    const ds = await openDataset({ root, split: 'train', direction: 'BtoA' });
+    expect(await ds.warmUp!({ order: [3, 1, 0, 2], preprocess })).toBe(4);
+    for (const f of files) rmSync(join(root, 'train', f));
+    expect(await collect(ds, preprocess, 1)).toEqual(want);
+    await ds.close!();
+  });
+
+  it('warmUp stops where the cache is full (cacheMiB): room for 2.5 pairs caches 2', async () => {
+    const pairBytes = 72 * 72 * 3 * 2 * 4; // x and y of one pair, float32, after the resize to 72
+    const ds = await open({ cacheMiB: (2.5 * pairBytes) / 2 ** 20 });
+    expect(await ds.warmUp!({ order: [0, 1, 2, 3], preprocess: { loadSize: 72, cropSize: 64 } })).toBe(2);
+    await ds.close!();
+  });
+
+  it('warmUp goes past a file that turned bad (the others cached) and the ask for it still fails naming it', async () => {
+    const root = join(tmp, 'warm-bad');
+    mkdirSync(join(root, 'train'), { recursive: true });
+    for (const f of ['1.jpg', '2.jpg', '3.jpg']) copyFileSync(join(MINI, 'train', f), join(root, 'train', f));
+    const ds = await openDataset({ root, split: 'train', direction: 'BtoA' });
+    writeFileSync(join(root, 'train', '2.jpg'), 'not a jpeg any more');
+    const preprocess = { loadSize: 72, cropSize: 64 };
+    expect(await ds.warmUp!({ order: [1, 0, 2], preprocess })).toBe(2);
+    const run = collect(ds, preprocess, 1);
+    await expect(run).rejects.toBeInstanceOf(DataError);
+    await expect(run).rejects.toThrow(join(root, 'train', '2.jpg'));
+    await ds.close!();
+  });
+
   it('rejects a negative cache budget, naming the option', async () => {
     await expect(open({ cacheMiB: -1 })).rejects.toThrow(/cacheMiB must be a number of MiB >= 0, got -1/);
   });

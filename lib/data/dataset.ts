@@ -67,6 +67,12 @@ export interface DatasetOptions {
   readonly cacheMiB?: number;
 }
 
+/** Examples to decode and resize ahead (Dataset.warmUp): the order a stream will ask for them in, and its preprocess. */
+export interface WarmAhead {
+  readonly order: readonly number[];
+  readonly preprocess?: PreprocessOptions | undefined;
+}
+
 /** One training pair as listed on disk; height and width are those of one half / of A. */
 export type Example =
   | { readonly layout: 'aligned'; readonly name: string; readonly file: string; readonly height: number; readonly width: number }
@@ -108,8 +114,14 @@ export interface Dataset {
    * data worker (DatasetOptions.worker).
    */
   loadAugmented?(i: number, key: Key, preprocess?: PreprocessOptions): Promise<Pair>;
-  /** Starts what loadAugmented runs on (the data worker's thread) ahead of the first batch; batches() calls it. */
-  warmUp?(): void;
+  /**
+   * Starts what loadAugmented runs on (the data worker's thread) ahead of
+   * the first batch, and given `ahead`, decodes and resizes those examples
+   * there in that order, ahead of the asks, while its cache has room
+   * (resolving with how many pairs it holds then). batches() calls it with
+   * its first epoch's order.
+   */
+  warmUp?(ahead?: WarmAhead): Promise<number> | void;
   /** Stops what the dataset runs besides its files (openDataset's data worker, and its cache); a later load starts it again. */
   close?(): Promise<void>;
 }

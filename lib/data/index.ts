@@ -5,7 +5,7 @@
  */
 export { toChannels, bytesToFloat, floatToBytes, cropImage, splitHalves, type ByteImage, type Channels, type FloatImage } from './pixels.ts';
 export { memoryDataset, pairOf, alignedPair, type PairOptions } from './memory.ts';
-export type { Dataset, DatasetOptions, Direction, Example, Layout, Pair, Skipped } from './dataset.ts';
+export type { Dataset, DatasetOptions, Direction, Example, Layout, Pair, Skipped, WarmAhead } from './dataset.ts';
 export {
   augmentParams,
   applyAugment,

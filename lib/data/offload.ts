@@ -11,17 +11,22 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Key } from '../core/key.ts';
-import type { Dataset, Example, Pair } from './dataset.ts';
+import type { Dataset, Example, Pair, WarmAhead } from './dataset.ts';
 import type { LoaderOptions } from './example-loader.ts';
 import { DataError } from './image.ts';
 import type { PreprocessOptions } from './preprocess.ts';
-import type { Reply, Request, WorkerInit } from './offload-worker.ts';
+import type { Reply, Request, Warm, WorkerInit } from './offload-worker.ts';
 
 export interface DataWorker {
   /** Example `index` decoded and preprocessed with `key`, as preprocessPair(load(index), key, preprocess). */
   load(index: number, key: Key, preprocess: PreprocessOptions | undefined): Promise<Pair>;
-  /** Starts the thread now (it takes ~0.1-1 s to load its modules), idle until the first load. */
-  warmUp(): void;
+  /**
+   * Starts the thread now (it takes ~0.1-1 s to load its modules). Given
+   * `ahead`, the thread then resizes those examples into its cache, in that
+   * order, while it has room (a later call replaces the order); resolves
+   * with the number of pairs cached when it stops.
+   */
+  warmUp(ahead?: WarmAhead): Promise<number>;
   /** Stops the thread (and drops its cache); a later load starts a new one. */
   close(): Promise<void>;
 }
@@ -52,13 +57,23 @@ export const dataWorker = (examples: readonly Example[], loader: LoaderOptions, 
   let worker: Worker | undefined;
   let nextId = 0;
   const pending = new Map<number, { resolve: (p: Pair) => void; reject: (e: Error) => void }>();
+  // Warms asked for, by number; each is answered once the thread stops it
+  // (a later one stops the earlier ones). Never ref'd: warming keeps no process alive.
+  const warms = new Map<number, (cached: number) => void>();
+  let nextWarm = 0;
   const failAll = (e: Error) => {
     for (const p of pending.values()) p.reject(e);
     pending.clear();
+    for (const done of warms.values()) done(0);
+    warms.clear();
   };
   const start = (): Worker => {
     const w = spawnWorker({ examples, loader, cacheBytes });
     w.on('message', (r: Reply) => {
+      if ('warmed' in r) {
+        for (const [n, done] of warms) if (n <= r.warmed) (warms.delete(n), done(r.cached));
+        return;
+      }
       const p = pending.get(r.id);
       if (!p) return;
       pending.delete(r.id);
@@ -84,7 +99,14 @@ export const dataWorker = (examples: readonly Example[], loader: LoaderOptions, 
         pending.set(id, { resolve, reject });
         w.postMessage({ id, index, key, preprocess: cloneable(preprocess) } satisfies Request);
       }),
-    warmUp: () => void running(),
+    warmUp: (ahead) => {
+      const w = running();
+      if (ahead === undefined) return Promise.resolve(0);
+      const warm = ++nextWarm;
+      const answered = new Promise<number>((resolve) => warms.set(warm, resolve));
+      w.postMessage({ warm, order: ahead.order, preprocess: cloneable(ahead.preprocess) } satisfies Warm);
+      return answered;
+    },
     close: async () => {
       const w = worker;
       worker = undefined;

@@ -42,9 +42,13 @@ export const toChannels = (img: ByteImage, channels: Channels): ByteImage => {
   return { height: img.height, width: img.width, channels, data: out };
 };
 
+/** b / 127.5 - 1 for each byte value b, rounded to float32 as a store of it would be. */
+const BYTE_TO_FLOAT = Float32Array.from({ length: 256 }, (_, b) => b / 127.5 - 1);
+
 export const bytesToFloat = (img: ByteImage): FloatImage => {
   const data = new Float32Array(img.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = img.data[i]! / 127.5 - 1;
+  const src = img.data;
+  for (let i = 0; i < data.length; i++) data[i] = BYTE_TO_FLOAT[src[i]!]!;
   return { height: img.height, width: img.width, channels: img.channels, data };
 };
 
