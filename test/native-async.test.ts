@@ -45,15 +45,19 @@ describe.skipIf(skipNative)('native worker thread', () => {
   const xv = seededValues(7, 32 * 32 * 32);
   const dyv = seededValues(8, 16 * 16 * 64);
   let reference: Float32Array;
+  let backlog = 1;
 
   beforeAll(async () => {
     initial = tf.getBackend() ?? 'cpu';
     reference = await onCpu(xv, dyv);
     await useBackend('native', { quiet: true });
+    // Every filter gradient queued, even behind waiting jobs (tests below need them there); one test looks at the default.
+    backlog = conv.tune(0, 0, 0, 0, 0, 0, -1)[6];
     realWait = conv.wait.bind(conv);
     conv.wait = (id) => (waits++, realWait(id));
   });
   afterAll(async () => {
+    conv.tune(0, 0, 0, 0, 0, 0, backlog);
     conv.wait = realWait;
     convAsync.filterGradient = true;
     convAsync.adam = true;
@@ -224,6 +228,70 @@ describe.skipIf(skipNative)('native worker thread', () => {
     } finally {
       convAsync.adam = true;
       tf.dispose([p!, g!, m!, v!, dy, dw, ...ahead]);
+    }
+  });
+
+  it('by default a filter gradient asked for while the worker has a job waiting is computed here (no job for it), == the cpu kernel', () => {
+    const ahead = queueAhead(); // all queued: the worker has jobs waiting
+    conv.tune(0, 0, 0, 0, 0, 0, backlog);
+    try {
+      expect(backlog).toBe(1);
+      const dw = filterGradient();
+      const values = (tf.backend() as NativeBackend).peek(dw.dataId)?.values;
+      expect(nativePending.writing(values)).toBe(false);
+      expect(maxAbsDiff(dw.dataSync() as Float32Array, reference) / scale(reference)).toBeLessThan(2e-6);
+      dw.dispose();
+    } finally {
+      conv.tune(0, 0, 0, 0, 0, 0, -1);
+      tf.dispose(ahead);
+    }
+  });
+
+  it("a filter gradient the calling thread computes because the worker has jobs waiting has the worker's bits, not those of its own pick (sgemm): one kernel, and 4 training steps, computed here the worker's way == queued", () => {
+    const spec = { generator: unet({ depth: 5, ngf: 8 }), discriminator: patchDiscriminator(70, { ndf: 8 }), objective: plus(l1(100), cgan()), inputShape: [32, 32, 3] as const, outChannels: 3 };
+    const x = tf.tensor4d(seededValues(13, 32 * 32 * 3), [1, 32, 32, 3]);
+    const y = tf.tensor4d(seededValues(14, 32 * 32 * 3), [1, 32, 32, 3]);
+    const [, , , , table, , queueing] = conv.tune(0, 0, 0);
+    // The table for CPUs without AVX-512, which picks sgemm for this filter gradient in line; the worker does not run sgemm (it takes oneDNN).
+    conv.tune(0, 0, 0, 0, 3);
+    const withBacklog = <T>(setting: number, f: () => T): T => {
+      conv.tune(0, 0, 0, 0, 0, 0, setting);
+      return f();
+    };
+    const bitsOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    const one = () => {
+      const dw = filterGradient();
+      const v = dw.dataSync().slice() as Float32Array;
+      dw.dispose();
+      return v;
+    };
+    const train = () => {
+      const init = initTrainState(spec, makeKey(4));
+      if (init._tag === 'Left') throw new Error(init.left.message);
+      let state = init.right;
+      const step = makeStep(spec, { donate: true });
+      for (let i = 0; i < 4; i++) {
+        const [next] = step(state, { x, y });
+        disposeReplaced(state, next);
+        state = next;
+      }
+      const params = [...leaves(state.g.params), ...leaves(state.d.params)].map((t) => t.dataSync().slice() as Float32Array);
+      disposeState(state);
+      return params;
+    };
+    try {
+      expect(conv.impl(2, Int32Array.from([1, 32, 32, 32, 16, 16, 64, 4, 4, 2, 2, 1, 1]), 0)).toBe('gemm');
+      const [queued, here] = [withBacklog(-1, one), withBacklog(-2, one)];
+      expect(bitsOf(here).equals(bitsOf(queued))).toBe(true);
+      convAsync.filterGradient = false;
+      expect(bitsOf(one()).equals(bitsOf(queued)), "sgemm's bits differ from oneDNN's (else this test shows nothing)").toBe(false);
+      convAsync.filterGradient = true;
+      const [stepsQueued, stepsHere] = [withBacklog(-1, train), withBacklog(-2, train)];
+      stepsQueued.forEach((p, i) => expect(bitsOf(p).equals(bitsOf(stepsHere[i]!)), `parameter ${i}`).toBe(true));
+    } finally {
+      conv.tune(0, 0, 0, 0, table, 0, queueing);
+      convAsync.filterGradient = true;
+      tf.dispose([x, y]);
     }
   });
 

@@ -10,6 +10,7 @@
  *   node --import tsx test/bench/ab-step.ts --switch stream            (-1,4)
  *   node --import tsx test/bench/ab-step.ts --switch async             (0,1,2)
  *   node --import tsx test/bench/ab-step.ts --switch sums              (0,1)
+ *   node --import tsx test/bench/ab-step.ts --switch backlog           (-1,1,2)
  *   [--size 64 --ngf 32 --ndf 32 --generator unet|resnet9 --rounds 20 --block 5]
  *
  * threads: the native convolutions' single-thread bound in FLOPs
@@ -99,6 +100,12 @@ const switches = {
     apply: (s: string) => void (convAsync.sums = s === '1'),
     label: (s: string) => (s === '1' ? "gradient jobs' sums of squares" : 'sums of squares read again'),
     restore: ((initial) => () => void (convAsync.sums = initial))(convAsync.sums),
+  },
+  backlog: {
+    defaults: '-1,1,2',
+    apply: (s: string) => void conv.tune(0, 0, 0, 0, 0, 0, Number(s)),
+    label: (s: string) => (s === '-1' ? 'filter gradients always queued' : s === '-2' ? "always computed here, the worker's way" : `computed here when the worker has ${s} waiting`),
+    restore: ((initial) => () => void conv.tune(0, 0, 0, 0, 0, 0, initial))(conv.tune(0, 0, 0)[6]),
   },
   table: {
     defaults: '1,2,3',

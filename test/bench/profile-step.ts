@@ -1,6 +1,6 @@
 /**
  * Where a training step's time goes (issue 15): the kernels it dispatches
- * (tf.profile: count, time inside kernels by kind) against its wall time
+ * (count, time inside kernels by kind) against its wall time
  * (the rest is tfjs engine and JS overhead: tape, tidy scopes, dispatch),
  * and, separately, the data stream (decode, resize, crop, flip) and
  * `pix2pix train`'s per-step hook (loss records, progress).
@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendChoice } from '../../lib/backend/index.ts';
+import { loadNative } from '../../lib/backend/native/index.ts';
+import type { ConvAddon } from '../../lib/backend/native/kernels/conv.ts';
 import { batches, cgan, disposeReplaced, foldIn, initTrainState, l1, makeKey, makeStep, openDataset, patchDiscriminator, plus, unet } from '../../lib/node.ts';
 
 const { values: v } = parseArgs({
@@ -51,19 +53,43 @@ const w0 = performance.now();
 for (let i = 5; i < 5 + steps; i++) run(i);
 const wallMs = (performance.now() - w0) / steps;
 
-const info = await tf.profile(() => run(5));
+// The same steps again with every kernel of the backend timed where it
+// runs (its function wrapped: tf.profile's per-kernel times carry its own
+// overhead) and, on native, the worker thread's time in jobs.
 const byKind = new Map<string, { n: number; ms: number }>();
-let kernelMs = 0;
-for (const k of info.kernels) {
-  const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-  kernelMs += ms;
-  const e = byKind.get(k.name) ?? { n: 0, ms: 0 };
-  byKind.set(k.name, { n: e.n + 1, ms: e.ms + ms });
+let timing = false;
+for (const k of tf.getKernelsForBackend(backend.name)) {
+  const f = k.kernelFunc;
+  tf.unregisterKernel(k.kernelName, backend.name);
+  tf.registerKernel({
+    ...k,
+    kernelFunc: (args) => {
+      if (!timing) return f(args);
+      const t0 = performance.now();
+      const out = f(args);
+      const e = byKind.get(k.kernelName) ?? { n: 0, ms: 0 };
+      byKind.set(k.kernelName, { n: e.n + 1, ms: e.ms + performance.now() - t0 });
+      return out;
+    },
+  });
 }
-const top = [...byKind].sort((a, b) => b[1].ms - a[1].ms);
+const loaded = loadNative();
+const conv = backend.name === 'native' && 'addon' in loaded ? (loaded.addon.conv as unknown as ConvAddon) : undefined;
+const busy0 = conv?.busySeconds() ?? 0;
+timing = true;
+const t1 = performance.now();
+for (let i = 5; i < 5 + steps; i++) run(i);
+const timedMs = (performance.now() - t1) / steps;
+timing = false;
+const workerMs = conv ? ((conv.busySeconds() - busy0) * 1000) / steps : undefined;
+const perStep = [...byKind].map(([name, e]) => [name, { n: e.n / steps, ms: e.ms / steps }] as const);
+const kernels = perStep.reduce((n, [, e]) => n + e.n, 0);
+const kernelMs = perStep.reduce((n, [, e]) => n + e.ms, 0);
+const top = perStep.sort((a, b) => b[1].ms - a[1].ms);
 console.log(`backend ${backend.name}, ${size}x${size}, ngf ${v.ngf}, ndf ${v.ndf}; data ${data}`);
-console.log(`step wall ${wallMs.toFixed(1)} ms (mean of ${steps}); kernels dispatched ${info.kernels.length}; inside kernels ${kernelMs.toFixed(1)} ms (profiled step); engine + JS ${(wallMs - kernelMs).toFixed(1)} ms`);
+console.log(`step wall ${wallMs.toFixed(1)} ms (mean of ${steps}); kernels dispatched ${kernels}; inside kernels ${kernelMs.toFixed(1)} ms of ${timedMs.toFixed(1)} (timed steps); engine + JS ${(timedMs - kernelMs).toFixed(1)} ms`);
+if (workerMs !== undefined) console.log(`worker thread: ${workerMs.toFixed(1)} ms a step in jobs (filter gradients, their sums, Adam); the kernels' times include waits for it`);
 console.log(`data stream: ${dataMs.toFixed(2)} ms per batch (decode, resize, crop, flip, to tensor)`);
 console.log('kernel            calls   ms');
 for (const [name, e] of top.slice(0, 25)) console.log(`${name.padEnd(18)}${String(e.n).padStart(5)} ${e.ms.toFixed(2).padStart(7)}`);
-console.log(JSON.stringify({ backend: backend.name, size, wallMs, kernels: info.kernels.length, kernelMs, dataMs, byKind: Object.fromEntries(top) }));
+console.log(JSON.stringify({ backend: backend.name, size, wallMs, kernels, kernelMs, workerMs, dataMs, byKind: Object.fromEntries(top) }));

@@ -74,6 +74,8 @@ export interface ConvAddon {
   jobSum(id: number): number | undefined;
   /** Returns once job `id` and every job before it ran; throws if one failed. */
   wait(id: number): void;
+  /** The worker's time in jobs so far, in seconds (profiles compare it with the step's). */
+  busySeconds(): number;
   /** oneDNN's implementation for op 0 (forward), 1 (input gradient), 2 (filter gradient); 'gemm' for the sgemm engines. */
   impl(op: number, geometry: Int32Array, engine: number): string;
   /**
@@ -83,10 +85,12 @@ export interface ConvAddon {
    * 'auto' picks engines from (1: sgemm where OpenBLAS is AVX-512, 2:
    * oneDNN first where only oneDNN is, 3: neither is; detected at first
    * use), and the most
-   * output positions 'auto' sends to the stream engine (4; -1 turns it off);
+   * output positions 'auto' sends to the stream engine (4; -1 turns it off),
+   * and how many waiting jobs make the calling thread compute a filter
+   * gradient itself, the worker's way (1; -1 never, -2 always);
    * 0 or absent keeps a value. Returns the values before.
    */
-  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number, singleThreadBelow?: number, table?: number, streamPositions?: number): [number, number, number, number, number, number];
+  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number, singleThreadBelow?: number, table?: number, streamPositions?: number, backlog?: number): [number, number, number, number, number, number, number];
   /** Frees the scratch buffers and cached oneDNN primitives. */
   release(): void;
   /** OpenBLAS's core and build configuration. */

@@ -17,6 +17,8 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <cstdlib>
+
 #include <cstring>
 #include <string>
 
@@ -104,12 +106,32 @@ int run(ConvOp op, ConvEngine engine, const ConvGeom& g, const float* a, const f
   return execute(op, engine == ENGINE_AUTO ? choose(op, g) : engine, g, a, b, out);
 }
 
-// Hands a filter gradient to the worker: its id, or 0 where it is for the
-// calling thread (two threads' worth of work, or an engine the worker does
-// not run). The worker never calls OpenBLAS: its OpenMP build resizes
-// buffers it shares between callers when their thread counts differ, so
-// auto's sgemm picks become oneDNN's there (tiny and one-channel
-// convolutions, sgemm's direct loops, stay on the calling thread).
+// A filter gradient as the worker computes it: engine e on one thread (a
+// geometry oneDNN turns down still gets its gradient: the stream engine does
+// every one). The calling thread runs the same where the worker is behind,
+// so a gradient's bits do not depend on which thread computed it.
+void worker_filter_gradient(ConvEngine e, const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  if (e == ENGINE_STREAM || !dnnl_run(OP_BACKWARD_FILTER, e, g, x, dy, dw)) stream_backward_filter(g, x, dy, dw);
+}
+
+// How many waiting jobs make the calling thread compute a filter gradient
+// itself (tune: -1 never, -2 always). At 64x64 the worker falls behind in
+// the backward pass (a filter gradient costs about what the input gradient
+// does, and it also has the sums); with one waiting, the gradient that would
+// queue behind it is done here, and the wait for the worker's last ones at
+// the end of the pass shrinks: 44.3 -> 42.0 ms a step (test/bench/ab-step.ts
+// --switch backlog).
+constexpr int64_t kNever = int64_t(1) << 40;
+int64_t backlog_max = 1;
+
+// Hands a filter gradient to the worker: its id; -1 where the calling thread
+// computed it the worker's way (the worker has jobs waiting: the gradient
+// would come later from there than from here); 0 where it is for the calling
+// thread (two threads' worth of work, or an engine the worker does not run).
+// The worker never calls OpenBLAS: its OpenMP build resizes buffers it shares
+// between callers when their thread counts differ, so auto's sgemm picks
+// become oneDNN's there (tiny and one-channel convolutions, sgemm's direct
+// loops, stay on the calling thread).
 int64_t submit_filter_gradient(ConvEngine engine, const ConvGeom& g, const float* x, const float* dy, float* dw) {
   if (flops_of(g) >= double(single_thread_below)) return 0;
   ConvEngine e = engine == ENGINE_AUTO ? choose(OP_BACKWARD_FILTER, g) : engine;
@@ -117,9 +139,13 @@ int64_t submit_filter_gradient(ConvEngine engine, const ConvGeom& g, const float
     if (engine != ENGINE_AUTO || conv_tiny(g)) return 0;
     e = ENGINE_DNNL;
   }
+  if (async_backlog() >= backlog_max) {
+    const Threads one(1);
+    worker_filter_gradient(e, g, x, dy, dw);
+    return -1;
+  }
   return async_submit_lowered([g, e, x, dy, dw](double* sum) {
-    // A geometry oneDNN turns down still gets its gradient: the stream engine does every one.
-    if (e == ENGINE_STREAM || !dnnl_run(OP_BACKWARD_FILTER, e, g, x, dy, dw)) stream_backward_filter(g, x, dy, dw);
+    worker_filter_gradient(e, g, x, dy, dw);
     // Its sum of squares while it is in cache (the step's divergence check sums every gradient's).
     *sum = sum_of_squares(dw, w_size(g));
     return true;
@@ -171,6 +197,7 @@ napi_value conv2d_backprop_filter_async(napi_env env, napi_callback_info info) {
   if (!parse(env, info, OP_BACKWARD_FILTER, &a, &b, &out, &g, &engine)) return nullptr;
   int64_t id = submit_filter_gradient(engine, g, a.data, b.data, out.data);
   if (id == 0) run(OP_BACKWARD_FILTER, engine, g, a.data, b.data, out.data);
+  if (id < 0) id = 0;
   napi_value r;
   NAPI_CALL(env, napi_create_int64(env, id, &r));
   return r;
@@ -201,12 +228,12 @@ napi_value impl(napi_env env, napi_callback_info info) {
 }
 
 napi_value tune(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  int64_t v[6] = {0, 0, 0, 0, 0, 0};
+  int64_t v[7] = {0, 0, 0, 0, 0, 0, 0};
   for (size_t i = 0; i < argc && i < 3; i++) get_i64(env, argv[i], &v[i]);
-  int64_t previous[6];
+  int64_t previous[7];
   gemm_tune(v[0], v[1], v[2], previous);
   previous[3] = single_thread_below;
   if (argc > 3 && get_i64(env, argv[3], &v[3]) && v[3] > 0) single_thread_below = v[3];
@@ -214,9 +241,11 @@ napi_value tune(napi_env env, napi_callback_info info) {
   if (argc > 4 && get_i64(env, argv[4], &v[4]) && (v[4] >= TABLE_BLAS && v[4] <= TABLE_AVX2)) set_conv_table(static_cast<ConvTable>(v[4]));
   previous[5] = stream_max_positions;
   if (argc > 5 && get_i64(env, argv[5], &v[5]) && v[5] != 0) stream_max_positions = v[5] < 0 ? 0 : v[5];
+  previous[6] = backlog_max >= kNever ? -1 : backlog_max == 0 ? -2 : backlog_max;
+  if (argc > 6 && get_i64(env, argv[6], &v[6]) && v[6] != 0) backlog_max = v[6] == -1 ? kNever : v[6] < 0 ? 0 : v[6];
   napi_value r;
-  NAPI_CALL(env, napi_create_array_with_length(env, 6, &r));
-  for (uint32_t i = 0; i < 6; i++) {
+  NAPI_CALL(env, napi_create_array_with_length(env, 7, &r));
+  for (uint32_t i = 0; i < 7; i++) {
     napi_value e;
     NAPI_CALL(env, napi_create_int64(env, previous[i], &e));
     NAPI_CALL(env, napi_set_element(env, r, i, e));

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -44,6 +45,7 @@ struct Worker {
   std::pair<int64_t, double> results[kRing] = {};
   int64_t submitted = 0, completed = 0;
   bool failed = false;
+  double busy_s = 0;  // time spent running jobs (profiling: test/bench/profile-step.ts)
 
   void loop() {
     sigset_t all;
@@ -62,13 +64,16 @@ struct Worker {
       }
       bool ok = false;
       double result = std::numeric_limits<double>::quiet_NaN();
+      const auto t0 = std::chrono::steady_clock::now();
       try {
         ok = job(&result);
       } catch (...) {
         ok = false;
       }
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
       {
         std::lock_guard<std::mutex> lock(m);
+        busy_s += took.count();
         results[id % kRing] = {id, result};
         completed++;
         if (!ok) failed = true;
@@ -123,6 +128,18 @@ bool async_result(int64_t id, double* value) {
   if (id > w.completed || slot.first != id) return false;
   *value = slot.second;
   return true;
+}
+
+double async_busy_seconds() {
+  Worker& w = worker();
+  std::lock_guard<std::mutex> lock(w.m);
+  return w.busy_s;
+}
+
+int64_t async_backlog() {
+  Worker& w = worker();
+  std::lock_guard<std::mutex> lock(w.m);
+  return int64_t(w.jobs.size());
 }
 
 bool async_idle() {

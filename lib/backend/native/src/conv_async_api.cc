@@ -4,6 +4,7 @@
 //                                      one tensor's Adam update (ew_kernels.h)
 //   wait(id)                           returns once job id and every one before it ran
 //   jobSum(id)                         a finished filter-gradient or add job's sum of squares
+//   busySeconds()                      the worker's time in jobs so far (for profiles)
 // The arrays of a job must stay untouched (outputs unread, inputs unwritten)
 // until wait(id) returns: lib/backend/native/pending.ts sees to it.
 #include <omp.h>
@@ -97,6 +98,12 @@ napi_value wait(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+napi_value busy_seconds(napi_env env, napi_callback_info) {
+  napi_value r;
+  NAPI_CALL(env, napi_create_double(env, async_busy_seconds(), &r));
+  return r;
+}
+
 }  // namespace
 
 void export_async_functions(napi_env env, napi_value exports) {
@@ -104,4 +111,5 @@ void export_async_functions(napi_env env, napi_value exports) {
   export_function(env, exports, "adamAsync", adam_async);
   export_function(env, exports, "jobSum", job_sum);
   export_function(env, exports, "wait", wait);
+  export_function(env, exports, "busySeconds", busy_seconds);
 }

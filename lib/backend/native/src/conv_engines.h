@@ -88,6 +88,8 @@ int64_t async_submit(std::function<bool(double*)> job);
 bool async_wait(int64_t id);
 bool async_result(int64_t id, double* value);
 bool async_idle();
+int64_t async_backlog();  // jobs submitted and not started
+double async_busy_seconds();  // the worker's time in jobs so far
 // From a JavaScript thread: submit with that thread's OpenMP regions on one
 // thread until async_settle finds the worker idle (or async_drain waits for
 // it), and the id of its last job.
