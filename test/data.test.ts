@@ -8,6 +8,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKey } from '../lib/core/key.ts';
 import { resizeOracle } from './helpers/resize-oracle.ts';
+import { skipNative } from './helpers/native.ts';
+import { useNativeResize } from '../lib/data/native-resize.ts';
+import { setResizeKernel } from '../lib/data/preprocess.ts';
 import {
   DataError,
   DatasetError,
@@ -464,6 +467,26 @@ describe('paired augmentation', () => {
     // A facade half at the sizes the examples and the paper load (256 -> 72, 286).
     const half: FloatImage = { height: 256, width: 256, channels: 3, data: Float32Array.from({ length: 256 * 256 * 3 }, (_, i) => Math.cos(i * 0.013) * Math.sin(i * 0.37)) };
     for (const s of [72, 286]) expect(Buffer.from(resizeImage(half, s, s).data.buffer).equals(Buffer.from(resizeOracle(half, s, s).buffer))).toBe(true);
+  });
+
+  it.skipIf(skipNative)("the native accelerator's resize (the data worker's) gives the oracle's bits too, RGB and grey, shrinking and enlarging", () => {
+    expect(useNativeResize()).toBe(true);
+    try {
+      const image = fc
+        .record({ h: fc.integer({ min: 1, max: 40 }), w: fc.integer({ min: 1, max: 40 }), c: fc.constantFrom(1 as const, 3 as const), seed: fc.integer() })
+        .map(({ h, w, c, seed }) => ({ height: h, width: w, channels: c, data: Float32Array.from({ length: h * w * c }, (_, i) => Math.sin(seed + i * 1.7) * 1.05) }));
+      fc.assert(
+        fc.property(image, fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), (img, h, w) => {
+          if (h === img.height && w === img.width) return;
+          expect(Buffer.from(resizeImage(img, h, w).data.buffer).equals(Buffer.from(resizeOracle(img, h, w).buffer))).toBe(true);
+        }),
+        { numRuns: 200 },
+      );
+      const half: FloatImage = { height: 256, width: 256, channels: 3, data: Float32Array.from({ length: 256 * 256 * 3 }, (_, i) => Math.cos(i * 0.013) * Math.sin(i * 0.37)) };
+      for (const s of [72, 143, 286]) expect(Buffer.from(resizeImage(half, s, s).data.buffer).equals(Buffer.from(resizeOracle(half, s, s).buffer))).toBe(true);
+    } finally {
+      setResizeKernel(undefined);
+    }
   });
 
   it('cropImage rejects windows outside the image', () => {

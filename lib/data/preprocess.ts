@@ -163,6 +163,17 @@ const coefficients = (inSize: number, outSize: number): { starts: Int32Array; co
   return { starts, counts, taps, weights };
 };
 
+/** resizeImage's arithmetic bit for bit, written into `out` (Node: the native accelerator's, see ./native-resize.ts). */
+export type ResizeKernel = (src: Float32Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Float32Array) => void;
+let resizeKernel: ResizeKernel | undefined;
+
+/** Installs (or, with undefined, removes) a faster resizeImage kernel for this thread; returns the one before. */
+export const setResizeKernel = (kernel: ResizeKernel | undefined): ResizeKernel | undefined => {
+  const before = resizeKernel;
+  resizeKernel = kernel;
+  return before;
+};
+
 /** Separable PIL-style bicubic resize of an HWC float image (see the module comment). */
 export const resizeImage = (img: FloatImage, height: number, width: number): FloatImage => {
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
@@ -170,6 +181,11 @@ export const resizeImage = (img: FloatImage, height: number, width: number): Flo
   }
   if (height === img.height && width === img.width) return img;
   const c = img.channels;
+  if (resizeKernel !== undefined) {
+    const out = new Float32Array(height * width * c);
+    resizeKernel(img.data, img.height, img.width, c, height, width, out);
+    return { height, width, channels: c, data: out };
+  }
   const src = img.data;
   // Horizontal pass: img.height x width. Loops run over contiguous memory
   // innermost (taps, then channels), which matters at 286x286. RGB sums in

@@ -1,4 +1,5 @@
-// The element-wise module: binary/unary maps, reductions, copies, the fused optimiser.
+// The element-wise module: binary/unary maps, reductions, copies, the fused optimiser
+// (and the data pipeline's bicubic resize, resize.cc).
 //
 // N-API glue only; the loops are in ew_kernels.cc. Every function takes its
 // outputs as typed arrays allocated in JavaScript (tf.js's cpu backend owns
@@ -328,6 +329,8 @@ napi_value tune_malloc(napi_env env, napi_callback_info) {
 
 }  // namespace
 
+void export_resize_functions(napi_env env, napi_value exports);  // resize.cc
+
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "threads", threads);
   export_function(env, exports, "binary", binary);
@@ -341,6 +344,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "normForward", norm_forward);
   export_function(env, exports, "normBackward", norm_backward);
   export_function(env, exports, "tuneMalloc", tune_malloc);
+  export_resize_functions(env, exports);
   return exports;
 }
 

@@ -1,0 +1,17 @@
+/**
+ * The native accelerator's bicubic resize (src/resize.cc) as resizeImage's
+ * kernel: the same arithmetic in the same order, so the same bits, about
+ * 8x faster than the JavaScript loops. Node only; where the accelerator is
+ * not built (or PIX2PIX_NATIVE=0) the JavaScript stays.
+ */
+import { loadNative } from '../backend/native/index.ts';
+import { setResizeKernel, type ResizeKernel } from './preprocess.ts';
+
+/** Installs the native resize on this thread where it is built; whether it did. */
+export const useNativeResize = (): boolean => {
+  const loaded = loadNative();
+  const kernel = 'addon' in loaded ? (loaded.addon.elementwise['resizeBicubic'] as ResizeKernel | undefined) : undefined;
+  if (kernel === undefined) return false;
+  setResizeKernel(kernel);
+  return true;
+};
