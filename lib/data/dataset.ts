@@ -114,13 +114,7 @@ export interface Dataset {
    * data worker (DatasetOptions.worker).
    */
   loadAugmented?(i: number, key: Key, preprocess?: PreprocessOptions): Promise<Pair>;
-  /**
-   * Starts what loadAugmented runs on (the data worker's thread) ahead of
-   * the first batch, and given `ahead`, decodes and resizes those examples
-   * there in that order, ahead of the asks, while its cache has room
-   * (resolving with how many pairs it holds then). batches() calls it with
-   * its first epoch's order.
-   */
+  /** Starts the data worker ahead of the first batch; given `ahead` (batches() passes its first epoch's order), it decodes and resizes those pairs there before they are asked for, while its cache has room (resolving with the pairs it holds). */
   warmUp?(ahead?: WarmAhead): Promise<number> | void;
   /** Stops what the dataset runs besides its files (openDataset's data worker, and its cache); a later load starts it again. */
   close?(): Promise<void>;
