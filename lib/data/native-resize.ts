@@ -1,8 +1,9 @@
 /**
  * The native accelerator's bicubic resize (src/resize.cc) as resizeImage's
- * kernel: the same arithmetic in the same order, so the same bits, about
- * 8x faster than the JavaScript loops. Node only; where the accelerator is
- * not built (or PIX2PIX_NATIVE=0) the JavaScript stays.
+ * kernel: the same arithmetic in the same order, so the same bits, 4-5x
+ * faster than the JavaScript loops (256 -> 72: 0.39 ms against 1.51).
+ * Node only; where the accelerator is not built (or PIX2PIX_NATIVE=0) the
+ * JavaScript stays.
  */
 import { loadNative } from '../backend/native/index.ts';
 import { setResizeKernel, type ResizeKernel } from './preprocess.ts';

@@ -39,7 +39,7 @@ export type Reply =
   /** Warm `warmed` ended (its order done, the cache full, or replaced) with `cached` pairs in the cache. */
   | { readonly warmed: number; readonly cached: number };
 
-// Same bits as the JavaScript resize (the batches' oracle in test/data-worker.test.ts is the main thread's), ~8x faster.
+// Same bits as the JavaScript resize (the batches' oracle in test/data-worker.test.ts is the main thread's), 4-5x faster.
 useNativeResize();
 
 const init = workerData as WorkerInit;

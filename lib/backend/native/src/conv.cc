@@ -17,8 +17,6 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include <cstdlib>
-
 #include <cstring>
 #include <string>
 
