@@ -151,6 +151,29 @@ describe('batch stream', () => {
     }
   });
 
+  it("hands the dataset's warmUp the examples in the order the stream then asks for them: from a resume point to the end of the next epoch, with its preprocess", async () => {
+    const preprocess = { mode: 'crop', cropSize: 32 } as const;
+    const opts: StreamOptions = { batchSize: 2, key: makeKey(9), epochs: 3, startEpoch: 1, startIndex: 1, preprocess, prefetch: 0 };
+    let warmed: { order: readonly number[]; preprocess?: unknown } | undefined;
+    const asked: number[] = [];
+    const spied: Dataset = {
+      ...fixture,
+      load: (i) => (asked.push(i), fixture.load(i)),
+      loadAugmented: undefined,
+      warmUp: (ahead) => void (warmed = ahead),
+    };
+    const n = fixture.size;
+    const ahead = n - 2 + n; // the rest of epoch 1 (after one batch of 2) and all of epoch 2
+    for await (const b of batches(spied, opts)) {
+      tf.dispose([b.x, b.y]);
+      if (asked.length >= ahead) break;
+    }
+    expect(n).toBeGreaterThan(2);
+    expect(warmed?.preprocess).toEqual(preprocess);
+    expect(warmed?.order).toEqual(asked.slice(0, ahead));
+    expect(warmed?.order).toEqual([...epochOrder(n, makeKey(9), 1).slice(2), ...epochOrder(n, makeKey(9), 2)]);
+  });
+
   it('leaks no tensors: full runs, early breaks with prefetched batches pending, errors', async () => {
     const start = tf.memory().numTensors;
     await collect(fixture, { batchSize: 2, epochs: 2, preprocess: { mode: 'none' } });

@@ -156,9 +156,11 @@ export const batches = (dataset: Dataset, opts: StreamOptions): AsyncIterable<Ba
   // The examples in the order they will be asked for, to the end of the
   // first epoch that sees them all: the data worker decodes and resizes
   // them ahead (while the training thread starts up) where it has room.
-  const ahead = epochOrder(dataset.size, key, startEpoch, shuffle).slice(startIndex * batchSize);
-  if (startIndex > 0 && startEpoch + 1 < epochs) ahead.push(...epochOrder(dataset.size, key, startEpoch + 1, shuffle));
-  void dataset.warmUp?.({ order: ahead, preprocess: opts.preprocess });
+  if (dataset.warmUp) {
+    const ahead = epochOrder(dataset.size, key, startEpoch, shuffle).slice(startIndex * batchSize);
+    if (startIndex > 0 && startEpoch + 1 < epochs) ahead.push(...epochOrder(dataset.size, key, startEpoch + 1, shuffle));
+    void dataset.warmUp({ order: ahead, preprocess: opts.preprocess });
+  }
 
   return {
     [Symbol.asyncIterator]: async function* () {
