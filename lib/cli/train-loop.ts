@@ -2,9 +2,13 @@
  * `pix2pix train`'s loop: the fold with a progress bar, loss records,
  * samples and checkpoints, and what happens when it stops early.
  *
- * Loss records are flushed every 20 steps and, fsynced, before each
+ * Loss records are appended every 20 steps and, fsynced, before each
  * checkpoint, so the log always covers the newest checkpoint (a resume
- * trims what lies past it). A stop signal finishes the step and writes a
+ * trims what lies past it). Those appends, the sample images and the
+ * report are written behind the loop (lib/io/write-behind.ts): the next
+ * steps run meanwhile, a write that fails stops the run at the next step,
+ * and every one has finished before a checkpoint is written and before the
+ * loop returns. A stop signal finishes the step and writes a
  * checkpoint; a failure says what failed, at which step, and which
  * checkpoint is intact.
  */
@@ -13,11 +17,12 @@ import { checkBackend, type BackendInfo } from '../backend/index.ts';
 import type { Dataset, Pair } from '../data/dataset.ts';
 import type { Batch as ImageBatch } from '../data/stream.ts';
 import { WriteError } from '../io/errors.ts';
+import { writeBehind } from '../io/write-behind.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { saveTrainState } from '../train/checkpoint.ts';
 import { fit, FitError } from '../train/fit.ts';
 import { appendLosses, runPaths } from '../train/run-dir.ts';
-import { translatePairs, writeRunReport } from '../train/samples.ts';
+import { translate, writeRunReport, writeTranslations } from '../train/samples.ts';
 import { disposeState, type Pix2PixSpec, type TrainState } from '../train/state.ts';
 import { DivergedError, makeAsyncStep, showLosses, type StepMetrics } from '../train/step.ts';
 import { exitCodeOf, type Trap } from './signals.ts';
@@ -88,24 +93,37 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   if (!quiet) bar.start(input.totalSteps, state.step, { epoch: state.epoch, losses: '-', rate: '-' });
 
   const pending: object[] = [];
-  const flush = (durable = false) => appendLosses(dir, pending.splice(0), { durable });
+  const later = writeBehind();
+  /** Queue the records so far; durable: wait for every queued write, then append them fsynced. */
+  const flush = async (durable = false) => {
+    const records = pending.splice(0);
+    if (!durable) return later.push(() => appendLosses(dir, records));
+    await later.drain();
+    await appendLosses(dir, records, { durable });
+  };
   const started = performance.now();
   const startStep = state.step;
   let lastSampleL1: number | undefined;
   let lastSampleStep = -1;
+  let fixedWritten = false; // the sample pairs' inputs and targets, the same at every sample
   const sample = async (s: TrainState) => {
     lastSampleStep = s.step;
-    const results = await translatePairs(spec.generator, s.g.params, s.g.state, samplePairs, paths.samples);
+    const results = await translate(spec.generator, s.g.params, s.g.state, samplePairs);
     lastSampleL1 = results.reduce((a, r) => a + r.l1, 0) / Math.max(results.length, 1);
     pending.push({ step: s.step, epoch: s.epoch, [sampleKey]: lastSampleL1 });
     await flush();
-    await writeRunReport(dir, `pix2pix run ${dir}`, [
+    const which = fixedWritten ? (['output'] as const) : (['input', 'output', 'target'] as const);
+    later.push(() => writeTranslations(paths.samples, results, which));
+    fixedWritten = true;
+    const facts: Array<[string, string]> = [
       ['generator / discriminator', `${config.generator} / ${config.discriminator}`],
       ['objective', `${config.objective}, lambda ${config.lambda}, ${config.ganMode}`],
       ['data', `${train.dir} (${train.size} pairs), ${config.direction}, ${config.size}x${config.size}`],
       ['step', `${s.step} of ${input.totalSteps} (epoch ${s.epoch})`],
       ['backend', input.backend.name],
-    ], results, held ? `Held-out samples (${config.valSplit}), step ${s.step}` : `Training samples (no held-out split), step ${s.step}`);
+    ];
+    const title = held ? `Held-out samples (${config.valSplit}), step ${s.step}` : `Training samples (no held-out split), step ${s.step}`;
+    later.push(() => writeRunReport(dir, `pix2pix run ${dir}`, facts, results, title));
   };
   const checkpoint = async (s: TrainState) => {
     await flush(true); // the log covers every step the checkpoint does
@@ -117,6 +135,8 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
   const onStep = async (s: TrainState, m: StepMetrics) => {
     // Before anything is logged or saved: a step the backend reported failing is not kept.
     checkBackend(`step ${s.step}`);
+    await later.turn(); // the writes behind the loop go on
+    later.check(); // and one that failed stops the run here
     pending.push({ step: s.step, epoch: s.epoch, ...m });
     const rate = (s.step - startStep) / ((performance.now() - started) / 1000);
     if (!quiet) bar.update(s.step, { epoch: s.epoch, losses: showLosses(m), rate: rate.toFixed(2) });
@@ -139,6 +159,7 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
     // Nothing trained (stopped before step 1): no checkpoint, so the same command starts the run again.
     if (lastCheckpoint !== state.step && state.step > 0) await checkpoint(state);
     if (lastSampleStep !== state.step) await sample(state);
+    await later.drain();
   } catch (e) {
     bar.stop();
     throw await failure(e);
@@ -162,7 +183,10 @@ export const runLoop = async (input: LoopInput, out: (line: string) => void): Pr
       return e;
     }
     const at = e.state.step + 1; // the step that failed, as losses.jsonl numbers them
-    await flush().catch(() => undefined); // the disk may be what failed
+    // The records so far, and whatever is still queued behind the loop (the disk may be what failed).
+    await flush()
+      .then(() => later.drain())
+      .catch(() => undefined);
     let message: string;
     if (e.cause instanceof DivergedError) {
       message = `${e.cause.message}; losses.jsonl ends at step ${e.state.step}; ${intact()}`;
