@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { useBackend } from '../../lib/backend/index.ts';
 import { loadNative } from '../../lib/backend/native/index.ts';
+import { convAsync } from '../../lib/backend/native/kernels/async.ts';
 import { ConvEngine, type ConvAddon } from '../../lib/backend/native/kernels/conv.ts';
 import { paperStepper } from './paper-step.ts';
 
@@ -48,6 +49,9 @@ ops.forEach((name, op) => {
   };
 });
 await useBackend('native', { quiet: true });
+// Every convolution in line while recording: a filter gradient queued on the
+// worker thread (conv2dBackpropFilterAsync) would not pass through the wrap.
+convAsync.filterGradient = false;
 
 const one = paperStepper(size, Number(v.ngf), Number(v.ndf));
 one();
