@@ -15,7 +15,8 @@ import type { NativeBackend } from '../lib/backend/native/register.ts';
 import { maxAbsDiff, seededValues } from './helpers/conv-cases.ts';
 import { native, skipNative } from './helpers/native.ts';
 import { ADAM_KERNEL, SUM_SQUARES_KERNEL } from '../lib/ops/kernels.ts';
-import { cgan, disposeReplaced, disposeState, initTrainState, l1, leaves, makeKey, makeStep, patchDiscriminator, plus, unet } from '../lib/node.ts';
+import { adam as adamOptimiser, cgan, chain, clipByGlobalNorm, disposeReplaced, disposeState, initTrainState, l1, leaves, makeKey, makeStep, patchDiscriminator, plus, unet } from '../lib/node.ts';
+import type { SumSquaresAddon } from '../lib/backend/native/kernels/sum-squares.ts';
 
 // A layer of the paper's 64x64 U-Net: 32 -> 64 channels, 4x4 stride 2, 32x32 -> 16x16 (~17M FLOPs: one thread's worth).
 const X = [1, 32, 32, 32] as const;
@@ -293,6 +294,95 @@ describe.skipIf(skipNative)('native worker thread', () => {
       conv.tune(0, 0, 0, 0, table, 0, queueing);
       convAsync.filterGradient = true;
       tf.dispose([x, y]);
+    }
+  });
+
+  it("a gradient's sum of squares is the same double taken by its job on the worker or by the divergence check's own pass (blocks of 2^16, in order, on one thread or two); with a clipped global norm, steps queued or in line give the same bits", () => {
+    // 4x4, 128 -> 128 channels, 16x16 -> 8x8: 2^18 weights (4 blocks of 2^16; the check's pass takes them on two threads), one thread's worth of FLOPs (a job).
+    const x = tf.tensor4d(seededValues(21, 16 * 16 * 128), [1, 16, 16, 128]);
+    const dy = tf.tensor4d(seededValues(22, 8 * 8 * 128), [1, 8, 8, 128]);
+    const ew = ('addon' in native ? native.addon.elementwise : undefined) as unknown as SumSquaresAddon;
+    const backend = () => tf.backend() as NativeBackend;
+    const [, , , , , , queueing] = conv.tune(0, 0, 0);
+    const bitsOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    /** The filter gradient with the worker's backlog rule at `setting` (-1 queue, -2 here): its values and the sum its job reported. */
+    const gradient = (setting: number): [Float32Array, number | undefined] => {
+      conv.tune(0, 0, 0, 0, 0, 0, setting);
+      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [2, 2], pad: 1, dataFormat: 'NHWC', filterShape: [4, 4, 128, 128] }) as tf.Tensor;
+      const raw = backend().peek(dw.dataId)!.values as Float32Array;
+      const queued = nativePending.writing(raw);
+      const known = nativePending.sumOfSquares(raw);
+      expect(queued, `setting ${setting}`).toBe(setting === -1);
+      const v = dw.dataSync().slice() as Float32Array;
+      dw.dispose();
+      return [v, known];
+    };
+    const spec = {
+      generator: unet({ depth: 5, ngf: 8 }),
+      discriminator: patchDiscriminator(70, { ndf: 8 }),
+      objective: plus(l1(100), cgan()),
+      // A bound every step's gradients exceed: each update is scaled by the norm's inverse.
+      optimizer: chain(clipByGlobalNorm(1e-3), adamOptimiser({ lr: 2e-4, beta1: 0.5 })),
+      inputShape: [32, 32, 3] as const,
+      outChannels: 3,
+    };
+    const xs = tf.tensor4d(seededValues(23, 32 * 32 * 3), [1, 32, 32, 3]);
+    const ys = tf.tensor4d(seededValues(24, 32 * 32 * 3), [1, 32, 32, 3]);
+    const train = (setting: number) => {
+      conv.tune(0, 0, 0, 0, 0, 0, setting);
+      const init = initTrainState(spec, makeKey(5));
+      if (init._tag === 'Left') throw new Error(init.left.message);
+      let state = init.right;
+      const step = makeStep(spec, { donate: true });
+      for (let i = 0; i < 4; i++) {
+        const [next] = step(state, { x: xs, y: ys });
+        disposeReplaced(state, next);
+        state = next;
+      }
+      const params = [...leaves(state.g.params), ...leaves(state.d.params)].map((t) => t.dataSync().slice() as Float32Array);
+      disposeState(state);
+      return params;
+    };
+    try {
+      const [queued, fromJob] = gradient(-1);
+      const [here, fromHere] = gradient(-2);
+      expect(bitsOf(here).equals(bitsOf(queued))).toBe(true);
+      expect(fromHere).toBeUndefined(); // computed in line: the divergence check reads it
+      const each = new Float64Array(2);
+      ew.sumSquares([queued, here.subarray(0, 1000)], each); // on two threads, another array beside it
+      expect(fromJob).toBe(each[0]);
+      let plain = 0;
+      for (const v of queued) plain += v * v;
+      expect(Math.abs(each[0]! - plain) / plain).toBeLessThan(1e-12);
+      // The definition, written again: blocks of 2^16, each with 16 running sums (element i to sum i % 16, the
+      // tail to sum 0) added in order, the blocks' sums added in order. A square of a float is exact in double.
+      const blocked = (v: Float32Array) => {
+        let total = 0;
+        for (let b = 0; b < v.length; b += 65536) {
+          const n = Math.min(65536, v.length - b);
+          const acc = new Float64Array(16);
+          let i = 0;
+          for (; i + 16 <= n; i += 16) for (let j = 0; j < 16; j++) acc[j] = acc[j]! + v[b + i + j]! * v[b + i + j]!;
+          for (; i < n; i++) acc[0] = acc[0]! + v[b + i]! * v[b + i]!;
+          let block = 0;
+          for (const a of acc) block += a;
+          total += block;
+        }
+        return total;
+      };
+      // Sizes around the blocks and the parallel threshold (2^18), each as one array and among others.
+      const arrays = [262144, 262143 + 65536 * 3, 70001, 17, 1].map((n, k) => seededValues(30 + k, n));
+      const sums = new Float64Array(arrays.length);
+      ew.sumSquares(arrays, sums);
+      arrays.forEach((a, k) => expect(sums[k], `array ${k}`).toBe(blocked(a)));
+      arrays.forEach((a, k) => expect(ew.sumSquares([a]), `array ${k} alone`).toBe(blocked(a)));
+      expect(each[0]).toBe(blocked(queued));
+      // The clip scale comes from the divergence check's total: the same bits whichever gradients were queued.
+      const [stepsQueued, stepsHere] = [train(-1), train(-2)];
+      stepsQueued.forEach((p, i) => expect(bitsOf(p).equals(bitsOf(stepsHere[i]!)), `parameter ${i}`).toBe(true));
+    } finally {
+      conv.tune(0, 0, 0, 0, 0, 0, queueing);
+      tf.dispose([x, dy, xs, ys]);
     }
   });
 

@@ -4,7 +4,11 @@
  * training step's divergence check over a network's gradients; see
  * lib/ops/sum-squares.ts). Gradients the worker thread wrote come with
  * their sums (kernels/async.ts: each job summed its output while it was in
- * cache); the rest are read and summed here, in one parallel pass.
+ * cache); the rest are read and summed here, in one parallel pass. Every
+ * array's sum is the same double wherever it was taken (src/ew_kernels.h)
+ * and the sums are added in the inputs' order, so the total does not
+ * depend on which gradients were queued (which depends on how busy the
+ * worker was: the backlog rule): a clipped global norm, say, keeps its bits.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -14,8 +18,12 @@ import type { NativeBackend } from '../register.ts';
 import { convAsync } from './async.ts';
 
 export interface SumSquaresAddon {
-  /** The sum of the squares of every element of the arrays, in double (one parallel pass over all). */
-  sumSquares(xs: Float32Array[]): number;
+  /**
+   * The sum of the squares of every element of the arrays, in double (one
+   * parallel pass over all); `each` gets each array's own sum, the same
+   * double a job or a kernel that wrote the array reports for it.
+   */
+  sumSquares(xs: Float32Array[], each?: Float64Array): number;
 }
 
 export const sumSquaresKernel = (
@@ -26,19 +34,30 @@ export const sumSquaresKernel = (
   backendName: 'native',
   kernelFunc: (args) => {
     const backend = args.backend as NativeBackend;
-    let known = 0;
+    const inputs = args.inputs as unknown as tf.TensorInfo[];
+    // Each input's sum, a job's or read here, added in the inputs' order.
+    const sums = new Float64Array(inputs.length);
     const arrays: Float32Array[] = [];
-    for (const t of args.inputs as unknown as tf.TensorInfo[]) {
+    const at: number[] = [];
+    inputs.forEach((t, i) => {
       const raw = t.dtype === 'float32' && convAsync.sums ? backend.peek(t.dataId)?.values : undefined;
       const s = raw instanceof Float32Array ? nativePending.sumOfSquares(raw) : undefined;
       if (s !== undefined) {
-        known += s;
-        continue;
+        sums[i] = s;
+        return;
       }
       const v = values(backend, t);
       if (!v) throw new Error(`${SUM_SQUARES_KERNEL}: every input must be a float32 tensor`);
       arrays.push(v);
+      at.push(i);
+    });
+    if (arrays.length > 0) {
+      const each = new Float64Array(arrays.length);
+      ew.sumSquares(arrays, each);
+      at.forEach((i, k) => (sums[i] = each[k]!));
     }
-    return backend.makeTensorInfo([], 'float32', Float32Array.of(known + (arrays.length > 0 ? ew.sumSquares(arrays) : 0)));
+    let total = 0;
+    for (const s of sums) total += s;
+    return backend.makeTensorInfo([], 'float32', Float32Array.of(total));
   },
 });

@@ -196,7 +196,9 @@ napi_value copy2d(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
-// sumSquares([x0, x1, ...]) -> the sum of every element's square, in double.
+// sumSquares([x0, x1, ...], each?) -> the sum of every element's square, in
+// double; each (a Float64Array of at least as many elements) gets each
+// array's own sum (ew::sum_squares_each: the same double wherever taken).
 napi_value sum_squares(napi_env env, napi_callback_info info) {
   Args args;
   if (!get_args(env, info, &args, 1)) return nullptr;
@@ -216,8 +218,24 @@ napi_value sum_squares(napi_env env, napi_callback_info info) {
     xs[k] = x;
     ns[k] = static_cast<int64_t>(n);
   }
+  std::vector<double> own(count);
+  double* each = own.data();
+  napi_valuetype kind = napi_undefined;
+  if (args.n > 1 && napi_typeof(env, args.v[1], &kind) == napi_ok && kind != napi_undefined) {
+    napi_typedarray_type type = napi_int8_array;
+    size_t room = 0;
+    void* raw = nullptr;
+    if (napi_get_typedarray_info(env, args.v[1], &type, &room, &raw, nullptr, nullptr) != napi_ok || type != napi_float64_array || room < count) {
+      napi_throw_type_error(env, nullptr, "pix2pix_elementwise.sumSquares: the second argument must be a Float64Array with room for every array's sum");
+      return nullptr;
+    }
+    each = static_cast<double*>(raw);
+  }
+  ew::sum_squares_each(xs.data(), ns.data(), static_cast<int64_t>(count), each);
+  double total = 0;
+  for (uint32_t k = 0; k < count; ++k) total += each[k];
   napi_value r;
-  napi_create_double(env, ew::sum_squares_f32(xs.data(), ns.data(), static_cast<int64_t>(count)), &r);
+  napi_create_double(env, total, &r);
   return r;
 }
 

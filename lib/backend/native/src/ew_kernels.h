@@ -49,9 +49,15 @@ void select_f32(float* out, const uint8_t* cond, const float* t, const float* e,
 // sum of float32 x/R (op 1: tf.js's Mean divides first, then sums).
 void reduce_f32(int op, float* out, const float* x, int64_t A, int64_t R, int64_t B);
 
-// The sum of xs[k][i]^2 over `count` arrays of ns[k] floats, in double (NaN
-// or Inf if an element is; it can exceed FLT_MAX: the caller decides what
-// overflow means).
+// out[k] = the sum of xs[k][i]^2 over ns[k] floats, in double (NaN or Inf if
+// an element is; it can exceed FLT_MAX: the caller decides what overflow
+// means). An array's sum is the same double however many threads take it
+// and whatever arrays come with it: fixed blocks of 2^16 floats, each summed
+// in one pass, their sums added in order. So a gradient's sum is the same
+// taken by a job on the worker, by a kernel in line or by the divergence
+// check (whose total then depends only on the arrays' order).
+void sum_squares_each(const float* const* xs, const int64_t* ns, int64_t count, double* out);
+// The sum of the arrays' sums, in order.
 double sum_squares_f32(const float* const* xs, const int64_t* ns, int64_t count);
 
 // rows x width block: dst[r*dstStride + c] = src[r*srcStride + c].
