@@ -15,7 +15,7 @@ import type { NativeBackend } from '../lib/backend/native/register.ts';
 import { maxAbsDiff, seededValues } from './helpers/conv-cases.ts';
 import { native, skipNative } from './helpers/native.ts';
 import { ADAM_KERNEL, SUM_SQUARES_KERNEL } from '../lib/ops/kernels.ts';
-import { adam as adamOptimiser, cgan, chain, clipByGlobalNorm, disposeReplaced, disposeState, initTrainState, l1, leaves, makeKey, makeStep, patchDiscriminator, plus, unet } from '../lib/node.ts';
+import { adam as adamOptimiser, cgan, chain, clipByGlobalNorm, disposeReplaced, disposeState, initTrainState, l1, leaves, makeKey, makeStep, patchDiscriminator, plus, unet, type Pix2PixSpec } from '../lib/node.ts';
 import type { SumSquaresAddon } from '../lib/backend/native/kernels/sum-squares.ts';
 
 // A layer of the paper's 64x64 U-Net: 32 -> 64 channels, 4x4 stride 2, 32x32 -> 16x16 (~17M FLOPs: one thread's worth).
@@ -68,6 +68,22 @@ describe.skipIf(skipNative)('native worker thread', () => {
 
   const scale = (v: Float32Array) => v.reduce((m, a) => Math.max(m, Math.abs(a)), 0);
   const filterGradient = () => tf.tidy(() => backpropFilter(tf.tensor4d(xv, [...X]), tf.tensor4d(dyv, [...DY])));
+  const bitsOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  /** Every parameter of G and D, values only, after 4 donated training steps on one pair from key `seed`. */
+  const trainedParams = (spec: Pix2PixSpec, seed: number, x: tf.Tensor4D, y: tf.Tensor4D): Float32Array[] => {
+    const init = initTrainState(spec, makeKey(seed));
+    if (init._tag === 'Left') throw new Error(init.left.message);
+    let state = init.right;
+    const step = makeStep(spec, { donate: true });
+    for (let i = 0; i < 4; i++) {
+      const [next] = step(state, { x, y });
+      disposeReplaced(state, next);
+      state = next;
+    }
+    const params = [...leaves(state.g.params), ...leaves(state.d.params)].map((t) => t.dataSync().slice() as Float32Array);
+    disposeState(state);
+    return params;
+  };
 
   it('goes to the worker (a job is pending after the kernel returns) and, read at once, == the cpu kernel', () => {
     convAsync.filterGradient = true;
@@ -260,27 +276,13 @@ describe.skipIf(skipNative)('native worker thread', () => {
       conv.tune(0, 0, 0, 0, 0, 0, setting);
       return f();
     };
-    const bitsOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     const one = () => {
       const dw = filterGradient();
       const v = dw.dataSync().slice() as Float32Array;
       dw.dispose();
       return v;
     };
-    const train = () => {
-      const init = initTrainState(spec, makeKey(4));
-      if (init._tag === 'Left') throw new Error(init.left.message);
-      let state = init.right;
-      const step = makeStep(spec, { donate: true });
-      for (let i = 0; i < 4; i++) {
-        const [next] = step(state, { x, y });
-        disposeReplaced(state, next);
-        state = next;
-      }
-      const params = [...leaves(state.g.params), ...leaves(state.d.params)].map((t) => t.dataSync().slice() as Float32Array);
-      disposeState(state);
-      return params;
-    };
+    const train = () => trainedParams(spec, 4, x, y);
     try {
       expect(conv.impl(2, Int32Array.from([1, 32, 32, 32, 16, 16, 64, 4, 4, 2, 2, 1, 1]), 0)).toBe('gemm');
       const [queued, here] = [withBacklog(-1, one), withBacklog(-2, one)];
@@ -304,7 +306,6 @@ describe.skipIf(skipNative)('native worker thread', () => {
     const ew = ('addon' in native ? native.addon.elementwise : undefined) as unknown as SumSquaresAddon;
     const backend = () => tf.backend() as NativeBackend;
     const [, , , , , , queueing] = conv.tune(0, 0, 0);
-    const bitsOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     /** The filter gradient with the worker's backlog rule at `setting` (-1 queue, -2 here): its values and the sum its job reported. */
     const gradient = (setting: number): [Float32Array, number | undefined] => {
       conv.tune(0, 0, 0, 0, 0, 0, setting);
@@ -330,18 +331,7 @@ describe.skipIf(skipNative)('native worker thread', () => {
     const ys = tf.tensor4d(seededValues(24, 32 * 32 * 3), [1, 32, 32, 3]);
     const train = (setting: number) => {
       conv.tune(0, 0, 0, 0, 0, 0, setting);
-      const init = initTrainState(spec, makeKey(5));
-      if (init._tag === 'Left') throw new Error(init.left.message);
-      let state = init.right;
-      const step = makeStep(spec, { donate: true });
-      for (let i = 0; i < 4; i++) {
-        const [next] = step(state, { x: xs, y: ys });
-        disposeReplaced(state, next);
-        state = next;
-      }
-      const params = [...leaves(state.g.params), ...leaves(state.d.params)].map((t) => t.dataSync().slice() as Float32Array);
-      disposeState(state);
-      return params;
+      return trainedParams(spec, 5, xs, ys);
     };
     try {
       const [queued, fromJob] = gradient(-1);

@@ -78,10 +78,11 @@ describe('pix2pix train writes behind its loop', () => {
     const run = join(scratch('behind-fail'), 'run');
     const samples = join(run, 'samples');
     const run1 = trainCommand([...tinyTrain().slice(1), '--steps', '30', '--sample-every', '4', '--out', run], () => {}, {
-      // After step 2 the samples folder becomes a file: step 4's images cannot be written.
+      // After step 2 the samples folder becomes a file: step 4's images cannot be written (nor
+      // step 0's, if they are still queued then, as on a loaded machine).
       onStep: ({ step }) => {
         if (step !== 2) return;
-        rmSync(samples, { recursive: true });
+        rmSync(samples, { recursive: true, maxRetries: 5 }); // a write still under way may add a file meanwhile
         writeFileSync(samples, 'not a folder');
       },
     });
@@ -91,9 +92,9 @@ describe('pix2pix train writes behind its loop', () => {
     );
     expect(error).toBeInstanceOf(TrainingFailed);
     const message = (error as Error).message;
-    expect(message).toMatch(/^step (\d+): cannot write .*samples\/\d+-output\.png/);
+    expect(message).toMatch(/^step (\d+): cannot write .*samples\/\d+-(input|output|target)\.png/);
     const at = Number(/^step (\d+)/.exec(message)![1]);
-    expect(at).toBeGreaterThanOrEqual(4);
+    expect(at).toBeGreaterThanOrEqual(3);
     expect(at).toBeLessThan(30);
     expect(message).toMatch(/continue with: pix2pix train --out .* --resume/);
   }, 120_000);
