@@ -50,6 +50,22 @@ describe('writeBehind', () => {
     await tick(0);
     expect(() => later.check()).toThrow('gone');
   });
+  it('turn() gives the writes one event-loop turn, or, with more than maxQueued queued, waits for all of them', async () => {
+    const later = writeBehind({ maxQueued: 2 });
+    const ended: number[] = [];
+    const slow = (i: number) => async () => {
+      await tick(20);
+      ended.push(i);
+    };
+    later.push(slow(1));
+    later.push(slow(2));
+    await later.turn(); // two queued: a turn, not a wait
+    expect(ended).toEqual([]);
+    later.push(slow(3));
+    await later.turn(); // three: held back until all are written
+    expect(ended).toEqual([1, 2, 3]);
+    await later.turn(); // none: at once
+  });
 });
 
 describe('pix2pix train writes behind its loop', () => {

@@ -14,14 +14,17 @@ export interface WriteBehind {
    * One turn of the event loop while writes are queued, at once when none
    * are: a loop whose awaits all resolve at once (a step, a batch already
    * there) never lets file-system callbacks run, so the writes behind it
-   * would wait for its end.
+   * would wait for its end. With more than `maxQueued` queued it waits for
+   * all of them (never throwing: `check` reports a failure), so a loop that
+   * queues faster than they finish (a sample every step) is held back
+   * instead of piling up what they would write.
    */
   turn(): Promise<void>;
   /** Wait for every queued write; throw the first failure, as `check`. */
   drain(): Promise<void>;
 }
 
-export const writeBehind = (): WriteBehind => {
+export const writeBehind = ({ maxQueued = 8 }: { readonly maxQueued?: number } = {}): WriteBehind => {
   let tail: Promise<void> = Promise.resolve();
   let queued = 0;
   let failed: { readonly error: unknown } | undefined;
@@ -40,7 +43,7 @@ export const writeBehind = (): WriteBehind => {
         .finally(() => void queued--);
     },
     check,
-    turn: () => (queued === 0 ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))),
+    turn: () => (queued === 0 ? Promise.resolve() : queued > maxQueued ? tail : new Promise<void>((resolve) => setImmediate(resolve))),
     drain: async () => {
       await tail;
       check();
