@@ -283,25 +283,58 @@ bool unary_f32(int op, float* o, const float* x, int64_t n, double alpha) {
   }
 }
 
+namespace {
+
+// The activation gradients, branch-free: a data-dependent branch per element
+// mispredicts on real activations (half of them negative, in no pattern) and
+// made these loops 5-10x slower than the same memory traffic as a blend.
+// dy * step(x), step(NaN) = NaN: the product's NaN is x's.
+inline void relu_grad_block(float* __restrict out, const float* __restrict dy, const float* __restrict x, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX__)
+  const __m256 one = _mm256_set1_ps(1.f), zero = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(dy + i), _mm256_and_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ), one));
+    _mm256_storeu_ps(out + i, _mm256_blendv_ps(v, r, _mm256_cmp_ps(v, v, _CMP_ORD_Q)));
+  }
+#endif
+  for (; i < n; ++i) {
+    const float r = dy[i] * (x[i] > 0.f ? 1.f : 0.f);
+    out[i] = x[i] == x[i] ? r : x[i];
+  }
+}
+
+// x > 0 ? dy : dy * alpha (float32 product, as tf.js's where(x > 0, dy, dy * alpha)).
+inline void leaky_grad_block(float* __restrict out, const float* __restrict dy, const float* __restrict x, int64_t n, float alpha) {
+  int64_t i = 0;
+#if defined(__AVX__)
+  const __m256 a = _mm256_set1_ps(alpha), zero = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(dy + i);
+    const __m256 gt = _mm256_cmp_ps(_mm256_loadu_ps(x + i), zero, _CMP_GT_OQ);
+    _mm256_storeu_ps(out + i, _mm256_blendv_ps(_mm256_mul_ps(g, a), g, gt));
+  }
+#endif
+  for (; i < n; ++i) {
+    const float scaled = dy[i] * alpha;
+    out[i] = x[i] > 0.f ? dy[i] : scaled;
+  }
+}
+
+}  // namespace
+
 bool activation_grad_f32(int op, float* __restrict out, const float* __restrict dy, const float* __restrict x, int64_t n, float alpha) {
   if (op != 0 && op != 1) return false;
   const int64_t tasks = (n + kBlock - 1) / kBlock;
   const bool par = n >= kParMin && team() > 1;
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t t = 0; t < tasks; ++t) {
-    const int64_t s = t * kBlock, e = std::min(n, s + kBlock);
-    if (op == 0) {
-      // dy * step(x), step(NaN) = NaN: the product's NaN is x's.
-      for (int64_t i = s; i < e; ++i) {
-        const float r = dy[i] * (x[i] > 0.f ? 1.f : 0.f);
-        out[i] = x[i] == x[i] ? r : x[i];
-      }
-    } else {
-      for (int64_t i = s; i < e; ++i) {
-        const float scaled = dy[i] * alpha;
-        out[i] = x[i] > 0.f ? dy[i] : scaled;
-      }
-    }
+    const int64_t s = t * kBlock, m = std::min(n - s, kBlock);
+    if (op == 0)
+      relu_grad_block(out + s, dy + s, x + s, m);
+    else
+      leaky_grad_block(out + s, dy + s, x + s, m, alpha);
   }
   return true;
 }
