@@ -1,5 +1,6 @@
 /** Adversarial losses on D's logits. */
 import * as tf from '@tensorflow/tfjs';
+import { sigmoidCrossEntropy } from '../ops/cross-entropy.ts';
 
 /**
  * `vanilla`: sigmoid cross-entropy on logits (the paper); G's loss is the
@@ -16,10 +17,8 @@ export const discriminatorLoss = (mode: GanMode, logits: tf.Tensor, real: boolea
   tf.tidy(() => {
     if (mode === 'lsgan') return tf.mean(tf.squaredDifference(logits, real ? 1 : 0)) as tf.Scalar;
     if (mode === 'hinge') return tf.mean(tf.relu(real ? tf.sub(1, logits) : tf.add(1, logits))) as tf.Scalar;
-    // -log sigmoid(l) for real, -log(1 - sigmoid(l)) for fake, written so it never overflows:
-    // max(l, 0) - l * t + log(1 + exp(-|l|)).
-    const crossEntropy = tf.add(tf.sub(tf.relu(logits), real ? logits : tf.zerosLike(logits)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
-    return tf.mean(crossEntropy) as tf.Scalar;
+    // -log sigmoid(l) for real, -log(1 - sigmoid(l)) for fake (one fused op where the backend has it).
+    return sigmoidCrossEntropy(logits, real);
   });
 
 /** G's adversarial loss on D's logits for its output: as if they were real, except hinge's -mean. */

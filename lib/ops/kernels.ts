@@ -45,6 +45,16 @@ export const SUM_SQUARES_KERNEL = 'Pix2pixSumSquares';
  */
 export const MIRROR_PAD_GRAD_KERNEL = 'Pix2pixMirrorPadGrad';
 
+/**
+ * The mean sigmoid cross-entropy of logits against a constant target:
+ * inputs {logits} (float32, any shape, not empty), attrs {real} (target 1,
+ * else 0); output a float32 scalar — the same float as the composed ops of
+ * lib/ops/cross-entropy.ts on that backend.
+ */
+export const SIGMOID_CE_KERNEL = 'Pix2pixSigmoidCrossEntropy';
+/** Its gradient: inputs {dy (the scalar loss's gradient), logits}, attrs {real}; output [dlogits], the composed gradient's bits. */
+export const SIGMOID_CE_GRAD_KERNEL = 'Pix2pixSigmoidCrossEntropyGrad';
+
 /** Whether the current backend registers every one of these kernels. */
 export const hasKernels = (...names: readonly string[]): boolean => {
   const backend = tf.getBackend();

@@ -14,7 +14,7 @@
     },
     {
       "target_name": "pix2pix_elementwise",
-      "sources": ["src/napi_util.cc", "src/elementwise.cc", "src/ew_kernels.cc", "src/resize.cc"],
+      "sources": ["src/napi_util.cc", "src/elementwise.cc", "src/ew_kernels.cc", "src/ew_loss.cc", "src/resize.cc"],
       "libraries": ["-lgomp"]
     }
   ]

@@ -6,7 +6,8 @@
  * fused Adam update ('Pix2pixAdam', used by lib/optim/adam.ts), the sum of
  * squares of many tensors ('Pix2pixSumSquares', lib/optim/global-norm.ts), the fused
  * batch / instance norm (./norm.ts, used by lib/layers/norm.ts) and the
- * fused Relu / LeakyRelu gradients (./activations.ts).
+ * fused Relu / LeakyRelu gradients (./activations.ts) and the fused sigmoid
+ * cross-entropy (./cross-entropy.ts, used by lib/ops/cross-entropy.ts).
  *
  * The tensors' Float32Arrays are handed to the native module as they are (no
  * copies); it fills a fresh output array, on all cores when the tensor is
@@ -27,6 +28,7 @@ import { nativePool } from '../pool.ts';
 import { activationKernels, installActivationGradients, type ActivationAddon } from './activations.ts';
 import { adamKernel, type AdamAddon } from './adam.ts';
 import { copyKernels } from './copy.ts';
+import { crossEntropyKernels, type CrossEntropyAddon } from './cross-entropy.ts';
 import { normKernels, type NormAddon } from './norm.ts';
 import { sumSquaresKernel, type SumSquaresAddon } from './sum-squares.ts';
 // The fused Adam and sum-of-squares kernels' names and attributes live with
@@ -36,7 +38,7 @@ import { ADAM_KERNEL, SUM_SQUARES_KERNEL, type AdamKernelAttrs } from '../../../
 export { ADAM_KERNEL, SUM_SQUARES_KERNEL, type AdamKernelAttrs };
 
 /** The element-wise module's functions (see src/elementwise.cc). */
-export interface ElementwiseAddon extends AdamAddon, SumSquaresAddon {
+export interface ElementwiseAddon extends AdamAddon, SumSquaresAddon, CrossEntropyAddon {
   binary(op: number, out: Float32Array | Uint8Array, a: Float32Array, b: Float32Array, ...dims: number[]): void;
   unary(op: number, out: Float32Array, x: Float32Array, alpha: number): void;
   select(out: Float32Array, cond: Uint8Array, t: Float32Array, e: Float32Array): void;
@@ -280,6 +282,7 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
   configs.push(sumSquaresKernel(ew, values));
 
   configs.push(...normKernels(ew, values, outputArray), ...activationKernels(ew, values, outputArray), ...copyKernels(values, outputArray, stockOf));
+  configs.push(...crossEntropyKernels(ew, values, outputArray));
   installActivationGradients();
 
   return configs;

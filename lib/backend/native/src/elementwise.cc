@@ -327,6 +327,36 @@ napi_value norm_backward(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// sigmoidCrossEntropy(logits, real) -> the mean loss (a number).
+napi_value sigmoid_ce(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, &args, 2)) return nullptr;
+  float* l;
+  size_t n;
+  bool real;
+  if (!f32(env, args.v[0], &l, &n)) return nullptr;
+  if (napi_get_value_bool(env, args.v[1], &real) != napi_ok) return range_error(env, "pix2pix_elementwise.sigmoidCrossEntropy: real must be a boolean");
+  if (n == 0) return range_error(env, "pix2pix_elementwise.sigmoidCrossEntropy: no logits");
+  napi_value r;
+  napi_create_double(env, ew::sigmoid_ce_mean(l, static_cast<int64_t>(n), real), &r);
+  return r;
+}
+
+// sigmoidCrossEntropyGrad(logits, real, dy, dlogits)
+napi_value sigmoid_ce_grad(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, &args, 4)) return nullptr;
+  float *l, *dl;
+  size_t n, nd;
+  bool real;
+  double dy;
+  if (!f32(env, args.v[0], &l, &n) || !f64(env, args.v[2], &dy) || !f32(env, args.v[3], &dl, &nd)) return nullptr;
+  if (napi_get_value_bool(env, args.v[1], &real) != napi_ok) return range_error(env, "pix2pix_elementwise.sigmoidCrossEntropyGrad: real must be a boolean");
+  if (n == 0 || nd != n) return range_error(env, "pix2pix_elementwise.sigmoidCrossEntropyGrad: sizes");
+  ew::sigmoid_ce_grad(l, static_cast<int64_t>(n), real, static_cast<float>(dy), dl);
+  return undefined_value(env);
+}
+
 // tuneMalloc() -> whether it applied. Keeps freed memory in glibc's heap for
 // reuse instead of handing it back to the kernel: no mmap for big blocks, no
 // trimming. A training step allocates and frees the same ~1 GB every step
@@ -361,6 +391,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "sumSquares", sum_squares);
   export_function(env, exports, "normForward", norm_forward);
   export_function(env, exports, "normBackward", norm_backward);
+  export_function(env, exports, "sigmoidCrossEntropy", sigmoid_ce);
+  export_function(env, exports, "sigmoidCrossEntropyGrad", sigmoid_ce_grad);
   export_function(env, exports, "tuneMalloc", tune_malloc);
   export_resize_functions(env, exports);
   return exports;

@@ -254,12 +254,10 @@ bool unary_f32(int op, float* o, const float* x, int64_t n, double alpha) {
     case kSquare: run_unary(o, x, n, [](float v) { return v * v; }); return true;
     case kNeg: run_unary(o, x, n, [](float v) { return -v; }); return true;
     case kAbs: run_unary(o, x, n, [](float v) { return std::fabs(v); }); return true;
-    case kExp: run_unary(o, x, n, [](float v) { return static_cast<float>(std::exp(static_cast<double>(v))); }); return true;
+    case kExp: run_unary(o, x, n, [](float v) { return exp_f32(v); }); return true;
     case kLog: run_unary(o, x, n, [](float v) { return static_cast<float>(std::log(static_cast<double>(v))); }); return true;
-    case kLog1p: run_unary(o, x, n, [](float v) { return static_cast<float>(std::log1p(static_cast<double>(v))); }); return true;
-    // Math.max(0, x): NaN stays NaN, -0 becomes 0. (Written as selects with
-    // no NaN test so that the loops vectorise: NaN fails every comparison.)
-    case kRelu: run_unary(o, x, n, [](float v) { return v <= 0.f ? 0.f : v; }); return true;
+    case kLog1p: run_unary(o, x, n, [](float v) { return log1p_f32(v); }); return true;
+    case kRelu: run_unary(o, x, n, [](float v) { return relu_f32(v); }); return true;
     case kRelu6: run_unary(o, x, n, [](float v) { return v <= 0.f ? 0.f : (v > 6.f ? 6.f : v); }); return true;
     case kLeakyRelu: {
       const int64_t tasks = (n + kBlock - 1) / kBlock;

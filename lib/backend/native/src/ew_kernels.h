@@ -10,10 +10,19 @@
 // Contraction into FMA would round twice less: it is off (see the pragma in
 // each .cc file) and the build must not use -ffast-math.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
 namespace ew {
+
+// Scalar maps shared by the unary kernels and the fused loss (ew_loss.cc),
+// so that both round exactly alike: exp and log1p in double, rounded once.
+inline float exp_f32(float v) { return static_cast<float>(std::exp(static_cast<double>(v))); }
+inline float log1p_f32(float v) { return static_cast<float>(std::log1p(static_cast<double>(v))); }
+// Math.max(0, x): NaN stays NaN, -0 becomes 0. (A select with no NaN test
+// so that loops vectorise: NaN fails every comparison.)
+inline float relu_f32(float v) { return v <= 0.f ? 0.f : v; }
 
 // Binary ops (codes shared with kernels/elementwise.ts).
 enum BinaryOp : int {
@@ -92,5 +101,16 @@ void norm_forward(const float* x, float* y, float* mean, float* invstd, const fl
 // and R where those are given.
 void norm_backward(const float* dy, const float* x, const float* gamma, float* dx, float* dgamma, float* dbeta, int64_t A, int64_t R,
                    int64_t C, float eps);
+
+// The mean sigmoid cross-entropy of logits against a constant target, 1
+// (`real`) or 0, as lib/losses/gan.ts composes it from tf ops:
+//   mean(relu(l) - t*l + log1p(exp(-|l|)))
+// with every op rounded as its kernel here rounds it and the mean as
+// reduce_f32 takes it: the same float as the composed ops on this backend.
+float sigmoid_ce_mean(const float* logits, int64_t n, bool real);
+// Its gradient for the loss's gradient dy, with tf.js's gradient of each
+// composed op in float32 and their contributions to the logits added in the
+// order tf.js's tape adds them: the same bits as the composed gradient.
+void sigmoid_ce_grad(const float* logits, int64_t n, bool real, float dy, float* dlogits);
 
 }  // namespace ew
