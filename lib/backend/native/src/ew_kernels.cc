@@ -459,10 +459,13 @@ void copy2d_f32(float* dst, int64_t dstStride, const float* src, int64_t srcStri
 
 namespace {
 
-// Adam on elements [s, e) of one tensor; s is a multiple of kBlock, so
-// streaming stores stay as aligned as the arrays. No __restrict: the outputs
-// may be the inputs (in place).
-void adam_block(const AdamConsts& k, const AdamTensor& a, int64_t s, int64_t e, bool stream) {
+// Adam on elements [s, e) of one tensor. No __restrict: the outputs may be
+// the inputs (in place). Plain stores: streaming ones (which skip reading
+// the output's lines first) made the update 1.4-2.2x slower on a 2-vCPU AMD
+// EPYC under KVM, and far worse where the outputs were still in cache (a
+// recycled buffer of a small tensor: 16 ns an element against 0.7) —
+// D's update at 64x64 took 2-4 ms in a step instead of 0.9.
+void adam_block(const AdamConsts& k, const AdamTensor& a, int64_t s, int64_t e) {
   const float b1 = k.b1, c1 = k.c1, b2 = k.b2, c2 = k.c2, sb2 = k.sb2, eps = k.eps, step = k.step;
   const float *p = a.p, *g = a.g, *m = a.m, *v = a.v;
   float *pOut = a.pOut, *mOut = a.mOut, *vOut = a.vOut;
@@ -476,18 +479,9 @@ void adam_block(const AdamConsts& k, const AdamTensor& a, int64_t s, int64_t e, 
     const __m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), vb2), _mm256_mul_ps(_mm256_mul_ps(gi, gi), vc2));
     const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), vsb2), veps);
     const __m256 pi = _mm256_sub_ps(_mm256_loadu_ps(p + i), _mm256_mul_ps(_mm256_div_ps(mi, denom), vstep));
-    if (stream) {
-      _mm_stream_ps(mOut + i, _mm256_castps256_ps128(mi));
-      _mm_stream_ps(mOut + i + 4, _mm256_extractf128_ps(mi, 1));
-      _mm_stream_ps(vOut + i, _mm256_castps256_ps128(vi));
-      _mm_stream_ps(vOut + i + 4, _mm256_extractf128_ps(vi, 1));
-      _mm_stream_ps(pOut + i, _mm256_castps256_ps128(pi));
-      _mm_stream_ps(pOut + i + 4, _mm256_extractf128_ps(pi, 1));
-    } else {
-      _mm256_storeu_ps(mOut + i, mi);
-      _mm256_storeu_ps(vOut + i, vi);
-      _mm256_storeu_ps(pOut + i, pi);
-    }
+    _mm256_storeu_ps(mOut + i, mi);
+    _mm256_storeu_ps(vOut + i, vi);
+    _mm256_storeu_ps(pOut + i, pi);
   }
 #endif
   for (; i < e; ++i) {
@@ -499,9 +493,6 @@ void adam_block(const AdamConsts& k, const AdamTensor& a, int64_t s, int64_t e, 
     vOut[i] = vi;
     pOut[i] = pi - (mi / denom) * step;
   }
-#if defined(__SSE__)
-  if (stream) _mm_sfence();  // this thread's streaming stores, before the team's barrier
-#endif
 }
 
 }  // namespace
@@ -516,22 +507,12 @@ void adam_f32(const AdamConsts& k, const AdamTensor* ts, int64_t count) {
     for (int64_t s = 0; s < ts[t].n; s += kBlock) blocks.emplace_back(t, s);
     total += ts[t].n;
   }
-  // The new p, m, v are not read again before the next step: streaming
-  // stores skip reading their cache lines first (28 bytes a parameter of
-  // memory traffic instead of 40). They need 16-byte aligned outputs, which
-  // malloc'd arrays are. In place the lines were just read into cache:
-  // plain stores then.
-  std::vector<char> stream(static_cast<size_t>(count));
-  for (int64_t t = 0; t < count; ++t) {
-    const AdamTensor& a = ts[t];
-    stream[t] = a.pOut != a.p && ((reinterpret_cast<uintptr_t>(a.pOut) | reinterpret_cast<uintptr_t>(a.mOut) | reinterpret_cast<uintptr_t>(a.vOut)) & 15) == 0;
-  }
   const int64_t nb = static_cast<int64_t>(blocks.size());
   const bool par = total >= kParMin && nb > 1 && team() > 1;
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t b = 0; b < nb; ++b) {
     const auto [t, s] = blocks[b];
-    adam_block(k, ts[t], s, std::min(ts[t].n, s + kBlock), stream[t] != 0);
+    adam_block(k, ts[t], s, std::min(ts[t].n, s + kBlock));
   }
 }
 
