@@ -78,12 +78,21 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
 /** An output array the kernel will fill completely (recycled, not zeroed: see pool.ts). */
 export const outputArray = (n: number): Float32Array => nativePool.take(n);
 
-/** The cpu backend's kernel, looked up when first needed. */
-const stockOf = (name: string): tf.KernelFunc => {
+/**
+ * How often each kernel fell back on the cpu backend's JavaScript (a dtype,
+ * a broadcast or a view the native loop does not take), by kernel name.
+ * Tests hold the training step to none; a profile that finds a slow kernel
+ * can look here first.
+ */
+export const stockFallbacks = new Map<string, number>();
+
+/** The cpu backend's kernel, looked up when first needed; `counted` in stockFallbacks (not where it is what native does too). */
+const stockOf = (name: string, counted = true): tf.KernelFunc => {
   let f: tf.KernelFunc | undefined;
   return (args) => {
     f ??= tf.getKernel(name, 'cpu')?.kernelFunc;
     if (!f) throw new Error(`native backend: no cpu kernel '${name}' to fall back on`);
+    if (counted) stockFallbacks.set(name, (stockFallbacks.get(name) ?? 0) + 1);
     return f(args);
   };
 };
@@ -201,6 +210,23 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
       ew.unary(op, out, xv, alpha);
       return backend.makeTensorInfo(x.shape, 'float32', out);
     });
+
+  // bool -> float32: the cpu backend's Cast keeps the bool's Uint8Array as
+  // the float32 tensor's values, which no native loop takes, so everything
+  // downstream (dropout's mask times its scale, at 128x128 0.29 ms a layer)
+  // ran in JavaScript. A Float32Array of the same 0s and 1s instead. (A cast
+  // to its own dtype shares the data, as the cpu kernel does.)
+  const sameDtype = stockOf('Cast', false);
+  add('Cast', (args, stock) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x } = args.inputs as { x: Info };
+    if (x.dtype === (args.attrs as unknown as tf.CastAttrs).dtype) return sameDtype(args);
+    const xv = bools(backend, x);
+    if (!xv || (args.attrs as unknown as tf.CastAttrs).dtype !== 'float32' || xv.length === 0) return stock(args);
+    const out = outputArray(xv.length);
+    out.set(xv);
+    return backend.makeTensorInfo(x.shape, 'float32', out);
+  });
 
   add('Select', (args, stock) => {
     const backend = args.backend as MathBackendCPU;
