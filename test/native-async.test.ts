@@ -182,6 +182,29 @@ describe.skipIf(skipNative)('native worker thread', () => {
     }
   });
 
+  it('a filter gradient computed in line is summed as it is made: the divergence check reads no gradient again, and its total is the one it reads', () => {
+    const sumSq = (ts: tf.Tensor[]) => tf.engine().runKernel(SUM_SQUARES_KERNEL, ts as unknown as tf.NamedTensorMap, {}) as tf.Scalar;
+    const ew = ('addon' in native ? native.addon.elementwise : undefined) as unknown as SumSquaresAddon;
+    const realSumSquares = ew.sumSquares.bind(ew);
+    const read: number[] = [];
+    ew.sumSquares = (xs, each) => (read.push(xs.length), realSumSquares(xs, each));
+    convAsync.filterGradient = false;
+    try {
+      const dw = filterGradient();
+      const got = sumSq([dw]);
+      expect(read).toEqual([]);
+      convAsync.sums = false; // the same check reading the gradient itself
+      const want = sumSq([dw]);
+      expect(read).toEqual([1]);
+      expect(got.dataSync()[0]).toBe(want.dataSync()[0]);
+      tf.dispose([dw, got, want]);
+    } finally {
+      ew.sumSquares = realSumSquares;
+      convAsync.filterGradient = true;
+      convAsync.sums = true;
+    }
+  });
+
   it('a sum queued behind two big pending gradients of the same inputs starts only once they are written: exactly 2x either, with more jobs queued ahead', () => {
     for (let round = 0; round < 3; round++) {
       const ahead = queueAhead();
@@ -299,7 +322,7 @@ describe.skipIf(skipNative)('native worker thread', () => {
     }
   });
 
-  it("a gradient's sum of squares is the same double taken by its job on the worker or by the divergence check's own pass (blocks of 2^16, in order, on one thread or two); with a clipped global norm, steps queued or in line give the same bits", () => {
+  it("a gradient's sum of squares is the same double taken by its job on the worker, in line as it is computed, or by the divergence check's own pass (blocks of 2^16, in order, on one thread or two); with a clipped global norm, steps queued or in line give the same bits", () => {
     // 4x4, 128 -> 128 channels, 16x16 -> 8x8: 2^18 weights (4 blocks of 2^16; the check's pass takes them on two threads), one thread's worth of FLOPs (a job).
     const x = tf.tensor4d(seededValues(21, 16 * 16 * 128), [1, 16, 16, 128]);
     const dy = tf.tensor4d(seededValues(22, 8 * 8 * 128), [1, 8, 8, 128]);
@@ -337,7 +360,8 @@ describe.skipIf(skipNative)('native worker thread', () => {
       const [queued, fromJob] = gradient(-1);
       const [here, fromHere] = gradient(-2);
       expect(bitsOf(here).equals(bitsOf(queued))).toBe(true);
-      expect(fromHere).toBeUndefined(); // computed in line: the divergence check reads it
+      // Computed in line: summed there at once, the same double as the job's.
+      expect(fromHere).toBe(fromJob);
       const each = new Float64Array(2);
       ew.sumSquares([queued, here.subarray(0, 1000)], each); // on two threads, another array beside it
       expect(fromJob).toBe(each[0]);
@@ -367,6 +391,7 @@ describe.skipIf(skipNative)('native worker thread', () => {
       arrays.forEach((a, k) => expect(sums[k], `array ${k}`).toBe(blocked(a)));
       arrays.forEach((a, k) => expect(ew.sumSquares([a]), `array ${k} alone`).toBe(blocked(a)));
       expect(each[0]).toBe(blocked(queued));
+      expect(fromHere).toBe(blocked(here));
       // The clip scale comes from the divergence check's total: the same bits whichever gradients were queued.
       const [stepsQueued, stepsHere] = [train(-1), train(-2)];
       stepsQueued.forEach((p, i) => expect(bitsOf(p).equals(bitsOf(stepsHere[i]!)), `parameter ${i}`).toBe(true));

@@ -17,6 +17,8 @@ export class PendingJobs {
   readonly #reads = new Map<ArrayBufferLike, number>();
   /** The job that wrote an array and summed its squares (filter gradients, their sums). */
   readonly #summed = new WeakMap<Float32Array, number>();
+  /** Sums of squares of arrays written in line (filter gradients computed on the calling thread). */
+  readonly #inLine = new WeakMap<Float32Array, number>();
   #sum: ((id: number) => number | undefined) | undefined;
   #deferred: Array<readonly [number, () => void]> = [];
   #wait: Wait | undefined;
@@ -40,14 +42,20 @@ export class PendingJobs {
     this.#summed.set(out, id);
   }
 
+  /** `out`, just written on the calling thread, has this sum of squares (the same double a job would report; NaN is not kept). */
+  summedInLine(out: Float32Array, sum: number): void {
+    if (!Number.isNaN(sum)) this.#inLine.set(out, sum);
+  }
+
   /**
    * The sum of squares of `values` as the job that wrote them reported it
-   * (waiting for the job), or undefined where no job did or its report is
-   * gone. Gradients are not written after their job: the sum stays theirs.
+   * (waiting for the job) or as it was taken in line, or undefined where
+   * neither is known. Gradients are not written after they are made: the
+   * sum stays theirs.
    */
   sumOfSquares(values: Float32Array): number | undefined {
     const id = this.#summed.get(values);
-    if (id === undefined) return undefined;
+    if (id === undefined) return this.#inLine.get(values);
     this.beforeRead(values);
     return this.#sum!(id);
   }

@@ -36,13 +36,17 @@ export const filterGradient = (conv: ConvAddon): Run => {
   const wait = waiter(conv);
   const sum = summer(conv);
   return (x, dy, dw, geometry, engine) => {
-    if (!convAsync.filterGradient) return conv.conv2dBackpropFilter(x, dy, dw, geometry, engine);
-    const id = conv.conv2dBackpropFilterAsync(x, dy, dw, geometry, engine);
+    const id = convAsync.filterGradient ? conv.conv2dBackpropFilterAsync(x, dy, dw, geometry, engine) : 0;
     if (id > 0) {
       nativePending.track(id, wait, [dw], [x, dy]);
       nativePending.summed(id, dw, sum);
+      return id;
     }
-    return id;
+    const used = convAsync.filterGradient ? 0 : conv.conv2dBackpropFilter(x, dy, dw, geometry, engine);
+    // Computed here: its sum of squares now, while it is in cache, as a job
+    // would have reported it (the divergence check would read it cold).
+    if (convAsync.sums) nativePending.summedInLine(dw, conv.sumOfSquares(dw));
+    return used;
   };
 };
 

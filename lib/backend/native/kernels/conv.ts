@@ -72,6 +72,8 @@ export interface ConvAddon {
   adamAsync(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, b1: number, c1: number, b2: number, c2: number, sb2: number, eps: number, step: number): number;
   /** A finished filter-gradient or add job's sum of squares of its output (undefined once its report is gone, or if NaN). */
   jobSum(id: number): number | undefined;
+  /** x's sum of squares, the same double a job that wrote x reports (src/ew_kernels.h). */
+  sumOfSquares(x: Float32Array): number;
   /** Returns once job `id` and every job before it ran; throws if one failed. */
   wait(id: number): void;
   /** The worker's time in jobs so far, in seconds (profiles compare it with the step's). */

@@ -4,6 +4,7 @@
 //                                      one tensor's Adam update (ew_kernels.h)
 //   wait(id)                           returns once job id and every one before it ran
 //   jobSum(id)                         a finished filter-gradient or add job's sum of squares
+//   sumOfSquares(x)                    x's sum of squares now, the same double a job reports
 //   busySeconds()                      the worker's time in jobs so far (for profiles)
 // The arrays of a job must stay untouched (outputs unread, inputs unwritten)
 // until wait(id) returns: lib/backend/native/pending.ts sees to it.
@@ -80,6 +81,22 @@ napi_value job_sum(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// sumOfSquares(x): what a job that wrote x would report as its sum (for a
+// gradient computed in line, summed while it is still in cache).
+napi_value sum_of_squares_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  F32 x;
+  if (argc < 1 || !get_f32(env, argv[0], &x)) {
+    napi_throw_type_error(env, nullptr, "pix2pix_conv.sumOfSquares: expected a Float32Array");
+    return nullptr;
+  }
+  napi_value r;
+  NAPI_CALL(env, napi_create_double(env, sum_of_squares(x.data, int64_t(x.length)), &r));
+  return r;
+}
+
 napi_value wait(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -110,6 +127,7 @@ void export_async_functions(napi_env env, napi_value exports) {
   export_function(env, exports, "addAsync", add_async);
   export_function(env, exports, "adamAsync", adam_async);
   export_function(env, exports, "jobSum", job_sum);
+  export_function(env, exports, "sumOfSquares", sum_of_squares_now);
   export_function(env, exports, "wait", wait);
   export_function(env, exports, "busySeconds", busy_seconds);
 }
