@@ -8,22 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../lib/backend/index.ts';
 import { composedSigmoidCrossEntropy, fusedSigmoidCrossEntropy, sigmoidCrossEntropy } from '../lib/ops/cross-entropy.ts';
 import { discriminatorLoss } from '../lib/losses/gan.ts';
+import { seededValues } from './helpers/conv-cases.ts';
 import { skipNative } from './helpers/native.ts';
 
 /** Logits of every magnitude (exp(-|l|) from 1 down to underflow), with 0, -0, NaN and infinities mixed in. */
 function logits(seed: number, n: number): Float32Array {
-  let s = seed | 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    const u = (s >>> 0) / 4294967296;
-    const scale = [1, 4, 30, 120, 1e-30, 1e-42][(s >>> 8) % 6]!;
-    out[i] = (u * 2 - 1) * scale;
-    if ((s & 31) === 0) out[i] = [0, -0, NaN, Infinity, -Infinity, 88.5][(s >>> 5) % 6]!;
-  }
-  return out;
+  const u = seededValues(seed, n);
+  const pick = seededValues(seed + 1000, n).map((v) => Math.floor((v + 1) * 96)); // 0 .. 191
+  return u.map((v, i) => {
+    const k = pick[i]!;
+    if (k < 6) return [0, -0, NaN, Infinity, -Infinity, 88.5][k]!;
+    return v * [1, 4, 30, 120, 1e-30, 1e-42][k % 6]!;
+  });
 }
 
 /** Identical values (0 and -0 differ; NaN equals NaN); the first difference, or undefined. */
