@@ -4,12 +4,11 @@
 // in double as an independent oracle. Skipped where the native module is
 // not built (never under CI).
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useBackend } from '../lib/backend/index.ts';
+import { describe, expect, it } from 'vitest';
 import { composedSigmoidCrossEntropy, fusedSigmoidCrossEntropy, sigmoidCrossEntropy } from '../lib/ops/cross-entropy.ts';
 import { discriminatorLoss } from '../lib/losses/gan.ts';
 import { seededValues } from './helpers/conv-cases.ts';
-import { skipNative } from './helpers/native.ts';
+import { onNativeBackend, skipNative } from './helpers/native.ts';
 
 /** Logits of every magnitude (exp(-|l|) from 1 down to underflow), with 0, -0, NaN and infinities mixed in. */
 function logits(seed: number, n: number): Float32Array {
@@ -44,14 +43,7 @@ const run = (loss: Loss, x: tf.Tensor, real: boolean, w: number) => {
 };
 
 describe.skipIf(skipNative)('fused sigmoid cross-entropy (native)', () => {
-  let previous: string;
-  beforeAll(async () => {
-    previous = tf.getBackend();
-    await useBackend('native', { quiet: true });
-  });
-  afterAll(async () => {
-    await tf.setBackend(previous);
-  });
+  onNativeBackend();
 
   it('value and gradient == the composed tf ops on native, bit for bit (both targets; 1 to 300000 logits with specials; gradients 0.5, 1, -3, 1e-39 reaching the loss)', () => {
     for (const [shape, seed] of [[[1, 1, 1, 1], 1], [[1, 6, 6, 1], 2], [[2, 7, 7, 3], 3], [[1, 300, 1000, 1], 4]] as [number[], number][]) {

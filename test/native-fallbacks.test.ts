@@ -5,21 +5,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as E from 'fp-ts/lib/Either.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useBackend } from '../lib/backend/index.ts';
+import { describe, expect, it } from 'vitest';
 import { stockFallbacks } from '../lib/backend/native/kernels/elementwise.ts';
 import { disposeReplaced, disposeState, initTrainState, makeKey, makeStep, paperObjective, patchDiscriminator, unet } from '../lib/node.ts';
-import { skipNative } from './helpers/native.ts';
+import { onNativeBackend, skipNative } from './helpers/native.ts';
 
 describe.skipIf(skipNative)('native kernels without JavaScript fallbacks', () => {
-  let previous: string;
-  beforeAll(async () => {
-    previous = tf.getBackend();
-    await useBackend('native', { quiet: true });
-  });
-  afterAll(async () => {
-    await tf.setBackend(previous);
-  });
+  onNativeBackend();
 
   it('Cast bool -> float32 gives a Float32Array of the cpu backend\'s 0s and 1s, and what uses it stays native', async () => {
     const bits = [true, false, false, true, true, false, true];
