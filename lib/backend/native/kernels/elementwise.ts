@@ -211,23 +211,6 @@ export const elementwiseKernels = (addon: NativeAddon): tf.KernelConfig[] => {
       return backend.makeTensorInfo(x.shape, 'float32', out);
     });
 
-  // bool -> float32: the cpu backend's Cast keeps the bool's Uint8Array as
-  // the float32 tensor's values, which no native loop takes, so everything
-  // downstream (dropout's mask times its scale, at 128x128 0.29 ms a layer)
-  // ran in JavaScript. A Float32Array of the same 0s and 1s instead. (A cast
-  // to its own dtype shares the data, as the cpu kernel does.)
-  const sameDtype = stockOf('Cast', false);
-  add('Cast', (args, stock) => {
-    const backend = args.backend as MathBackendCPU;
-    const { x } = args.inputs as { x: Info };
-    if (x.dtype === (args.attrs as unknown as tf.CastAttrs).dtype) return sameDtype(args);
-    const xv = bools(backend, x);
-    if (!xv || (args.attrs as unknown as tf.CastAttrs).dtype !== 'float32' || xv.length === 0) return stock(args);
-    const out = outputArray(xv.length);
-    out.set(xv);
-    return backend.makeTensorInfo(x.shape, 'float32', out);
-  });
-
   add('Select', (args, stock) => {
     const backend = args.backend as MathBackendCPU;
     const { condition, t, e } = args.inputs as { condition: Info; t: Info; e: Info };
