@@ -103,7 +103,7 @@ void norm_backward(const float* dy, const float* x, const float* gamma, float* d
                    int64_t C, float eps);
 
 // The mean sigmoid cross-entropy of logits against a constant target, 1
-// (`real`) or 0, as lib/losses/gan.ts composes it from tf ops:
+// (`real`) or 0, as lib/ops/cross-entropy.ts composes it from tf ops:
 //   mean(relu(l) - t*l + log1p(exp(-|l|)))
 // with every op rounded as its kernel here rounds it and the mean as
 // reduce_f32 takes it: the same float as the composed ops on this backend.

@@ -1,5 +1,5 @@
 // The fused sigmoid cross-entropy (see ew_kernels.h): the composed ops of
-// lib/losses/gan.ts, forward and backward, as one loop each. What the
+// lib/ops/cross-entropy.ts, forward and backward, as one loop each. What the
 // composed form spends is dispatch, not arithmetic: about 40 kernels and a
 // dozen tape entries for a 6x6 patch of logits, where this is two.
 // No FMA contraction: each op rounds once, as in the composed kernels.
