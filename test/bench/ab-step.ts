@@ -11,6 +11,7 @@
  *   node --import tsx test/bench/ab-step.ts --switch async             (0,1,2)
  *   node --import tsx test/bench/ab-step.ts --switch sums              (0,1)
  *   node --import tsx test/bench/ab-step.ts --switch backlog           (-1,1,2)
+ *   node --import tsx test/bench/ab-step.ts --switch adampiece         (-1,131072)
  *   [--size 64 --ngf 32 --ndf 32 --generator unet|resnet9 --rounds 20 --block 5]
  *
  * threads: the native convolutions' single-thread bound in FLOPs
@@ -27,6 +28,8 @@
  * updates (while the next step begins).
  * sums: the divergence check's sum of squares from what the gradient jobs
  * report, or from reading every gradient again.
+ * adampiece: the elements of each piece of a queued Adam update, which a
+ * thread waiting for it may run itself (-1: whole tensors, the worker's alone).
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -106,6 +109,12 @@ const switches = {
     apply: (s: string) => void conv.tune(0, 0, 0, 0, 0, 0, Number(s)),
     label: (s: string) => (s === '-1' ? 'filter gradients always queued' : s === '-2' ? "always computed here, the worker's way" : `computed here when the worker has ${s} waiting`),
     restore: ((initial) => () => void conv.tune(0, 0, 0, 0, 0, 0, initial))(conv.tune(0, 0, 0)[6]),
+  },
+  adampiece: {
+    defaults: '-1,131072',
+    apply: (s: string) => void conv.tune(0, 0, 0, 0, 0, 0, 0, Number(s)),
+    label: (s: string) => (Number(s) < 0 ? "whole tensors, the worker's alone" : `pieces of ${s}, shared with a waiting thread`),
+    restore: ((initial) => () => void conv.tune(0, 0, 0, 0, 0, 0, 0, initial))(conv.tune(0, 0, 0)[7]),
   },
   table: {
     defaults: '1,2,3',

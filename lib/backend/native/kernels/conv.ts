@@ -68,16 +68,22 @@ export interface ConvAddon {
   conv2dBackpropFilterAsync: Run;
   /** out = a + b on the worker, after the jobs before it: the job's id. */
   addAsync(a: Float32Array, b: Float32Array, out: Float32Array): number;
-  /** One tensor's Adam update on the worker (the element-wise module's kernel): the job's id. */
+  /**
+   * One tensor's Adam update on the worker (the element-wise module's
+   * kernel), queued in pieces that a thread waiting for them may run itself:
+   * the last piece's id.
+   */
   adamAsync(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, b1: number, c1: number, b2: number, c2: number, sb2: number, eps: number, step: number): number;
   /** A finished filter-gradient or add job's sum of squares of its output (undefined once its report is gone, or if NaN). */
   jobSum(id: number): number | undefined;
   /** x's sum of squares, the same double a job that wrote x reports (src/ew_kernels.h). */
   sumOfSquares(x: Float32Array): number;
-  /** Returns once job `id` and every job before it ran; throws if one failed. */
+  /** Returns once job `id` and every job before it ran (running queued Adam pieces up to it itself); throws if one failed. */
   wait(id: number): void;
   /** The worker's time in jobs so far, in seconds (profiles compare it with the step's). */
   busySeconds(): number;
+  /** The queued Adam pieces that waiting threads ran so far. */
+  helpedJobs(): number;
   /** oneDNN's implementation for op 0 (forward), 1 (input gradient), 2 (filter gradient); 'gemm' for the sgemm engines. */
   impl(op: number, geometry: Int32Array, engine: number): string;
   /**
@@ -89,10 +95,21 @@ export interface ConvAddon {
    * use), and the most
    * output positions 'auto' sends to the stream engine (4; -1 turns it off),
    * and how many waiting jobs make the calling thread compute a filter
-   * gradient itself, the worker's way (1; -1 never, -2 always);
+   * gradient itself, the worker's way (1; -1 never, -2 always), and the
+   * elements of each piece of a queued Adam update, which a thread waiting
+   * for it may run itself (2^17; -1: whole tensors, the worker's alone);
    * 0 or absent keeps a value. Returns the values before.
    */
-  tune(chunkFloats: number, tileFloats: number, tileMinPositions: number, singleThreadBelow?: number, table?: number, streamPositions?: number, backlog?: number): [number, number, number, number, number, number, number];
+  tune(
+    chunkFloats: number,
+    tileFloats: number,
+    tileMinPositions: number,
+    singleThreadBelow?: number,
+    table?: number,
+    streamPositions?: number,
+    backlog?: number,
+    adamPiece?: number,
+  ): [number, number, number, number, number, number, number, number];
   /** Frees the scratch buffers and cached oneDNN primitives. */
   release(): void;
   /** OpenBLAS's core and build configuration. */

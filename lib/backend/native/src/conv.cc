@@ -226,12 +226,12 @@ napi_value impl(napi_env env, napi_callback_info info) {
 }
 
 napi_value tune(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  int64_t v[7] = {0, 0, 0, 0, 0, 0, 0};
+  int64_t v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (size_t i = 0; i < argc && i < 3; i++) get_i64(env, argv[i], &v[i]);
-  int64_t previous[7];
+  int64_t previous[8];
   gemm_tune(v[0], v[1], v[2], previous);
   previous[3] = single_thread_below;
   if (argc > 3 && get_i64(env, argv[3], &v[3]) && v[3] > 0) single_thread_below = v[3];
@@ -241,9 +241,11 @@ napi_value tune(napi_env env, napi_callback_info info) {
   if (argc > 5 && get_i64(env, argv[5], &v[5]) && v[5] != 0) stream_max_positions = v[5] < 0 ? 0 : v[5];
   previous[6] = backlog_max >= kNever ? -1 : backlog_max == 0 ? -2 : backlog_max;
   if (argc > 6 && get_i64(env, argv[6], &v[6]) && v[6] != 0) backlog_max = v[6] == -1 ? kNever : v[6] < 0 ? 0 : v[6];
+  previous[7] = adam_piece > 0 ? adam_piece : -1;
+  if (argc > 7 && get_i64(env, argv[7], &v[7]) && v[7] != 0) adam_piece = v[7] < 0 ? 0 : (v[7] + 63) / 64 * 64;
   napi_value r;
-  NAPI_CALL(env, napi_create_array_with_length(env, 7, &r));
-  for (uint32_t i = 0; i < 7; i++) {
+  NAPI_CALL(env, napi_create_array_with_length(env, 8, &r));
+  for (uint32_t i = 0; i < 8; i++) {
     napi_value e;
     NAPI_CALL(env, napi_create_int64(env, previous[i], &e));
     NAPI_CALL(env, napi_set_element(env, r, i, e));

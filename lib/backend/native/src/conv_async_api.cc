@@ -1,18 +1,28 @@
 // The worker's JavaScript API besides conv2dBackpropFilterAsync (conv.cc):
 //   addAsync(a, b, out) -> id          out = a + b, after the jobs before it
 //   adamAsync(p, g, m, v, pOut, mOut, vOut, b1, c1, b2, c2, sb2, eps, step) -> id
-//                                      one tensor's Adam update (ew_kernels.h)
+//                                      one tensor's Adam update (ew_kernels.h), in
+//                                      pieces: id is the last one's
 //   wait(id)                           returns once job id and every one before it ran
 //   jobSum(id)                         a finished filter-gradient or add job's sum of squares
 //   sumOfSquares(x)                    x's sum of squares now, the same double a job reports
 //   busySeconds()                      the worker's time in jobs so far (for profiles)
+//   helpedJobs()                       shared jobs (Adam's pieces) waiting threads ran so far
 // The arrays of a job must stay untouched (outputs unread, inputs unwritten)
 // until wait(id) returns: lib/backend/native/pending.ts sees to it.
 #include <omp.h>
 
+#include <algorithm>
+
 #include "common.h"
 #include "conv_engines.h"
 #include "ew_kernels.h"
+
+// The elements of one piece of a queued Adam update (a multiple of 64); 0:
+// one job per tensor that only the worker runs (tune, for A/B runs). In a
+// 64x64 step of the examples' nets the next forward pass caught up with the
+// worker's update of G (7.3M parameters, ~5 ms) and waited ~1.7 ms for it.
+int64_t adam_piece = int64_t(1) << 17;
 
 namespace {
 
@@ -58,12 +68,23 @@ napi_value adam_async(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const ew::AdamConsts c{float(k[0]), float(k[1]), float(k[2]), float(k[3]), float(k[4]), float(k[5]), float(k[6])};
-  const ew::AdamTensor t{arrays[0].data, arrays[1].data, arrays[2].data, arrays[3].data,
-                         arrays[4].data, arrays[5].data, arrays[6].data, int64_t(arrays[0].length)};
-  const int64_t id = async_submit_lowered([c, t](double*) {
-    ew::adam_f32(c, &t, 1);
-    return true;
-  });
+  // In pieces a waiting thread may take (async_wait; adam_piece is a whole
+  // number of vectors, so every element meets the same arithmetic as in one
+  // call), or whole and the worker's alone (adam_piece 0).
+  const int64_t n = int64_t(arrays[0].length);
+  const int64_t piece = adam_piece > 0 ? adam_piece : std::max<int64_t>(n, 1);
+  int64_t id = 0;
+  for (int64_t at = 0; at < n || at == 0; at += piece) {
+    float* a[7];
+    for (int i = 0; i < 7; i++) a[i] = arrays[i].data + at;
+    const ew::AdamTensor t{a[0], a[1], a[2], a[3], a[4], a[5], a[6], std::min(piece, n - at)};
+    id = async_submit_lowered(
+        [c, t](double*) {
+          ew::adam_f32(c, &t, 1);
+          return true;
+        },
+        adam_piece > 0);
+  }
   return job_id(env, id);
 }
 
@@ -121,6 +142,12 @@ napi_value busy_seconds(napi_env env, napi_callback_info) {
   return r;
 }
 
+napi_value helped_jobs(napi_env env, napi_callback_info) {
+  napi_value r;
+  NAPI_CALL(env, napi_create_int64(env, async_helped(), &r));
+  return r;
+}
+
 }  // namespace
 
 void export_async_functions(napi_env env, napi_value exports) {
@@ -130,4 +157,5 @@ void export_async_functions(napi_env env, napi_value exports) {
   export_function(env, exports, "sumOfSquares", sum_of_squares_now);
   export_function(env, exports, "wait", wait);
   export_function(env, exports, "busySeconds", busy_seconds);
+  export_function(env, exports, "helpedJobs", helped_jobs);
 }

@@ -81,21 +81,26 @@ extern int64_t stream_max_positions;
 // The worker (conv_async.cc): jobs run in order on one thread of their own.
 // A job returns false if it failed and may report a number (NaN if it does
 // not). submit returns the job's id (1, 2, ...); wait blocks until that job
-// and every one before it ran, and is false once any job has failed (it
-// stays false); result gives a finished job's number while the last 4096
-// jobs include it.
+// and every one before it ran (running shared ones itself), and is false
+// once any job has failed (it stays false); result gives a finished job's
+// number while the last 4096 jobs include it.
 int64_t async_submit(std::function<bool(double*)> job);
 bool async_wait(int64_t id);
 bool async_result(int64_t id, double* value);
 bool async_idle();
 int64_t async_backlog();  // jobs submitted and not started
 double async_busy_seconds();  // the worker's time in jobs so far
+int64_t async_helped();  // shared jobs waiting threads ran so far
 // From a JavaScript thread: submit with that thread's OpenMP regions on one
 // thread until async_settle finds the worker idle (or async_drain waits for
-// it), and the id of its last job.
-int64_t async_submit_lowered(std::function<bool(double*)> job);
+// it), and the id of its last job. A shared job is one whose result does not
+// depend on the thread that runs it (no report, one thread's arithmetic):
+// a thread waiting for it may run it.
+int64_t async_submit_lowered(std::function<bool(double*)> job, bool shared = false);
 int64_t async_last_submitted();
 void async_settle();
 bool async_drain();
+// Elements per piece of a queued Adam update (conv_async_api.cc; 0: whole).
+extern int64_t adam_piece;
 // In double, on the calling thread's team (a job's report of what it wrote).
 double sum_of_squares(const float* x, int64_t n);
