@@ -10,7 +10,11 @@ import { makeKey } from '../lib/core/key.ts';
 import { resizeOracle } from './helpers/resize-oracle.ts';
 import { skipNative } from './helpers/native.ts';
 import { useNativeResize } from '../lib/data/native-resize.ts';
-import { setResizeKernel } from '../lib/data/preprocess.ts';
+import { resizeBytePair, resizePair, setByteResizeKernel, setResizeKernel } from '../lib/data/preprocess.ts';
+import { exampleBytes } from '../lib/data/example-loader.ts';
+import { floatPair } from '../lib/data/memory.ts';
+import { bytesToFloat, type ByteImage } from '../lib/data/pixels.ts';
+import { loadNative } from '../lib/backend/native/index.ts';
 import {
   DataError,
   DatasetError,
@@ -480,6 +484,42 @@ describe('paired augmentation', () => {
       expectOracleBits();
     } finally {
       setResizeKernel(undefined);
+    }
+  });
+
+  it.skipIf(skipNative)("the native resize of decoded bytes (the data worker's first epoch) gives the oracle's bits of their floats: random sizes and bytes, RGB and grey; a real facade pair at the load sizes the same as resizePair of its floats", async () => {
+    const loaded = loadNative();
+    const kernel = ('addon' in loaded ? loaded.addon.elementwise['resizeBicubic'] : undefined) as ((src: Uint8Array, h: number, w: number, c: number, oh: number, ow: number, out: Float32Array) => void) | undefined;
+    expect(kernel).toBeDefined();
+    const image = fc
+      .record({ h: fc.integer({ min: 1, max: 40 }), w: fc.integer({ min: 1, max: 40 }), c: fc.constantFrom(1 as const, 3 as const), seed: fc.integer({ min: 0, max: 2 ** 30 }) })
+      .map(({ h, w, c, seed }): ByteImage => ({ height: h, width: w, channels: c, data: Uint8Array.from({ length: h * w * c }, (_, i) => (i % 7 === 0 ? 255 * (i % 2) : (seed + i * 2654435761) >>> 24)) }));
+    fc.assert(
+      fc.property(image, fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), (img, h, w) => {
+        const out = new Float32Array(h * w * img.channels);
+        kernel!(img.data, img.height, img.width, img.channels, h, w, out);
+        expect(Buffer.from(out.buffer).equals(Buffer.from(resizeOracle(bytesToFloat(img), h, w).buffer))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+    const ds = await openDataset({ root: FACADES, direction: 'BtoA' });
+    const bytes = await exampleBytes(ds.examples, { direction: 'BtoA', inputChannels: 3, outputChannels: 1 })(0);
+    const before = setResizeKernel(undefined); // the oracle: the JavaScript loops on the floats
+    expect(useNativeResize()).toBe(true);
+    try {
+      for (const loadSize of [72, 143, 286]) {
+        const opts = { loadSize, cropSize: 64 };
+        const fast = resizeBytePair(bytes, opts);
+        setResizeKernel(undefined);
+        const want = resizePair(floatPair(bytes), opts);
+        useNativeResize();
+        expect([fast.height, fast.width, fast.xChannels, fast.yChannels]).toEqual([loadSize, loadSize, 3, 1]);
+        expect(Buffer.from(fast.x.buffer).equals(Buffer.from(want.x.buffer)), `x at ${loadSize}`).toBe(true);
+        expect(Buffer.from(fast.y.buffer).equals(Buffer.from(want.y.buffer)), `y at ${loadSize}`).toBe(true);
+      }
+    } finally {
+      setResizeKernel(before);
+      setByteResizeKernel(undefined);
     }
   });
 

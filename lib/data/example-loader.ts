@@ -3,7 +3,7 @@
  * by openDataset and the data worker (./offload.ts), which rebuilds it from
  * the listing alone.
  */
-import { pairOf } from './memory.ts';
+import { bytePairOf, floatPair, type BytePair } from './memory.ts';
 import { DataError, readBytes, splitHalves } from './image.ts';
 import type { Channels } from './pixels.ts';
 import type { Direction, Example, Pair } from './dataset.ts';
@@ -16,8 +16,8 @@ export interface LoaderOptions {
 
 const size = (h: number, w: number) => `${w}x${h}`;
 
-/** `load(i)`: example i decoded, split or paired, in [-1, 1]; a file that became unreadable throws a DataError naming it. */
-export const exampleLoader = (examples: readonly Example[], opts: LoaderOptions) => async (i: number): Promise<Pair> => {
+/** Example i decoded as 8-bit pixels, split or paired and oriented; a file that became unreadable throws a DataError naming it. */
+export const exampleBytes = (examples: readonly Example[], opts: LoaderOptions) => async (i: number): Promise<BytePair> => {
   const ex = examples[i];
   if (ex === undefined) throw new RangeError(`example index ${i} out of range [0, ${examples.length})`);
   if (ex.layout === 'aligned') {
@@ -26,9 +26,15 @@ export const exampleLoader = (examples: readonly Example[], opts: LoaderOptions)
       throw new DataError(ex.file, `${ex.file}: decoded as ${size(img.height, img.width)} but its header said ${size(ex.height, 2 * ex.width)}`);
     }
     const [a, b] = splitHalves(img);
-    return pairOf(ex.name, a, b, opts);
+    return bytePairOf(ex.name, a, b, opts);
   }
   const [a, b] = await Promise.all([readBytes(ex.a), readBytes(ex.b)]);
   if (a.width !== b.width || a.height !== b.height) throw new DataError(ex.a, `${ex.a} is ${size(a.height, a.width)} but its partner ${ex.b} is ${size(b.height, b.width)}`);
-  return pairOf(ex.name, a, b, opts);
+  return bytePairOf(ex.name, a, b, opts);
+};
+
+/** `load(i)`: example i decoded, split or paired, in [-1, 1]; a file that became unreadable throws a DataError naming it. */
+export const exampleLoader = (examples: readonly Example[], opts: LoaderOptions): ((i: number) => Promise<Pair>) => {
+  const bytes = exampleBytes(examples, opts);
+  return async (i) => floatPair(await bytes(i));
 };

@@ -14,16 +14,29 @@ export interface PairOptions {
   readonly outputChannels?: Channels;
 }
 
-/** A training pair from A and B as 8-bit pixels (the same size), oriented by `direction`. */
-export const pairOf = (name: string, a: ByteImage, b: ByteImage, opts: PairOptions = {}): Pair => {
+/** A training pair still as 8-bit pixels: oriented, with its channels; `floatPair` makes it a Pair. */
+export interface BytePair {
+  readonly name: string;
+  readonly x: ByteImage;
+  readonly y: ByteImage;
+}
+
+/** A and B (8-bit pixels, the same size) oriented by `direction`, with the channels asked for. */
+export const bytePairOf = (name: string, a: ByteImage, b: ByteImage, opts: PairOptions = {}): BytePair => {
   if (a.width !== b.width || a.height !== b.height) throw new RangeError(`pair "${name}": A is ${a.width}x${a.height} but B is ${b.width}x${b.height}`);
-  const inputChannels = opts.inputChannels ?? 3;
-  const outputChannels = opts.outputChannels ?? 3;
   const [xb, yb] = (opts.direction ?? 'AtoB') === 'AtoB' ? [a, b] : [b, a];
-  const x = bytesToFloat(toChannels(xb, inputChannels));
-  const y = bytesToFloat(toChannels(yb, outputChannels));
-  return { name, height: x.height, width: x.width, x: x.data, y: y.data, xChannels: inputChannels, yChannels: outputChannels };
+  return { name, x: toChannels(xb, opts.inputChannels ?? 3), y: toChannels(yb, opts.outputChannels ?? 3) };
 };
+
+/** The pair in [-1, 1] floats. */
+export const floatPair = (p: BytePair): Pair => {
+  const x = bytesToFloat(p.x);
+  const y = bytesToFloat(p.y);
+  return { name: p.name, height: x.height, width: x.width, x: x.data, y: y.data, xChannels: x.channels, yChannels: y.channels };
+};
+
+/** A training pair from A and B as 8-bit pixels (the same size), oriented by `direction`. */
+export const pairOf = (name: string, a: ByteImage, b: ByteImage, opts: PairOptions = {}): Pair => floatPair(bytePairOf(name, a, b, opts));
 
 /** A training pair from one aligned A|B image (A on the left). */
 export const alignedPair = (name: string, img: ByteImage, opts: PairOptions = {}): Pair => {

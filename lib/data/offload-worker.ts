@@ -12,9 +12,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Key } from '../core/key.ts';
 import type { Example, Pair } from './dataset.ts';
-import { exampleLoader, type LoaderOptions } from './example-loader.ts';
+import { exampleBytes, type LoaderOptions } from './example-loader.ts';
 import { useNativeResize } from './native-resize.ts';
-import { augmentParams, cropFlipResized, resizePair, type PreprocessOptions } from './preprocess.ts';
+import { augmentParams, cropFlipResized, resizeBytePair, type PreprocessOptions } from './preprocess.ts';
 
 export interface WorkerInit {
   readonly examples: readonly Example[];
@@ -43,7 +43,7 @@ export type Reply =
 useNativeResize();
 
 const init = workerData as WorkerInit;
-const load = exampleLoader(init.examples, init.loader);
+const load = exampleBytes(init.examples, init.loader);
 const cache = new Map<string, Pair>();
 let cachedBytes = 0;
 
@@ -63,7 +63,7 @@ const resized = (index: number, preprocess: PreprocessOptions | undefined): Prom
   let made = inFlight.get(id);
   if (made === undefined) {
     made = (async () => {
-      const pair = resizePair(await load(index), preprocess);
+      const pair = resizeBytePair(await load(index), preprocess);
       const bytes = (pair.x.length + pair.y.length) * 4;
       if (cachedBytes + bytes <= init.cacheBytes) {
         cache.set(id, pair);

@@ -13,8 +13,9 @@
  */
 import { foldIn, type Key } from '../core/key.ts';
 import { apiPhrasing, type Phrasing } from '../core/options.ts';
-import { cropImage, type FloatImage } from './pixels.ts';
+import { cropImage, type ByteImage, type FloatImage } from './pixels.ts';
 import type { Pair } from './dataset.ts';
+import { floatPair, type BytePair } from './memory.ts';
 
 export type PreprocessMode = 'resize_and_crop' | 'crop' | 'scale_width' | 'scale_width_and_crop' | 'none';
 
@@ -174,6 +175,20 @@ export const setResizeKernel = (kernel: ResizeKernel | undefined): ResizeKernel 
   return before;
 };
 
+/**
+ * The same kernel reading 8-bit pixels as bytesToFloat's floats (so the
+ * bits of resizing those floats) without making them: resizeBytePair's.
+ */
+export type ByteResizeKernel = (src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Float32Array) => void;
+let byteResizeKernel: ByteResizeKernel | undefined;
+
+/** Installs (or removes) resizeBytePair's kernel for this thread; returns the one before. */
+export const setByteResizeKernel = (kernel: ByteResizeKernel | undefined): ByteResizeKernel | undefined => {
+  const before = byteResizeKernel;
+  byteResizeKernel = kernel;
+  return before;
+};
+
 /** Separable PIL-style bicubic resize of an HWC float image (see the module comment). */
 export const resizeImage = (img: FloatImage, height: number, width: number): FloatImage => {
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
@@ -263,6 +278,25 @@ export const resizePair = (pair: Pair, opts?: PreprocessOptions): Pair => {
   const x = resizeImage({ height: pair.height, width: pair.width, channels: pair.xChannels, data: pair.x }, height, width);
   const y = resizeImage({ height: pair.height, width: pair.width, channels: pair.yChannels, data: pair.y }, height, width);
   return { ...pair, height, width, x: x.data, y: y.data };
+};
+
+/**
+ * resizePair of floatPair(pair), bit for bit; with a byte kernel installed
+ * (the native accelerator's) the full-size floats are never made: the data
+ * worker's first epoch, ~1.8 ms less an example at 256x256 -> 72x72.
+ */
+export const resizeBytePair = (pair: BytePair, opts?: PreprocessOptions): Pair => {
+  const { x, y } = pair;
+  const p = augmentParams([0, 0], x.height, x.width, opts);
+  const kernel = byteResizeKernel;
+  if (p.resize === null || kernel === undefined || (p.resize[0] === x.height && p.resize[1] === x.width)) return resizePair(floatPair(pair), opts);
+  const [height, width] = p.resize;
+  const resized = (img: ByteImage): Float32Array => {
+    const out = new Float32Array(height * width * img.channels);
+    kernel(img.data, img.height, img.width, img.channels, height, width, out);
+    return out;
+  };
+  return { name: pair.name, height, width, x: resized(x), y: resized(y), xChannels: x.channels, yChannels: y.channels };
 };
 
 /**

@@ -4,12 +4,17 @@
 // worker resizes every pair of a run's first epoch, on the core the
 // training step's worker thread also wants.
 //   resizeBicubic(src, height, width, channels, outHeight, outWidth, out)
+// src may also be a Uint8Array of decoded pixels: each byte b is read as the
+// float32 nearest b / 127.5 - 1 (lib/data/pixels.ts, bytesToFloat), so
+// resizing the bytes gives the bits of resizing their floats, without the
+// full-size float copy.
 //
 // No fused multiply-adds here: JavaScript rounds every product and every
 // sum, so must this file (it has nothing else).
 #pragma GCC optimize("fp-contract=off")
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <vector>
 
@@ -59,31 +64,51 @@ Coefficients coefficients(int64_t in, int64_t out) {
   return c;
 }
 
+// A source pixel value as the float JavaScript would hold for it.
+struct FromFloat {
+  const float* p;
+  double operator[](int64_t i) const { return double(p[i]); }
+};
+struct FromByte {
+  const uint8_t* p;
+  const float* table;  // byte -> float32(b / 127.5 - 1)
+  double operator[](int64_t i) const { return double(table[p[i]]); }
+};
+
+const float* byte_table() {
+  static const auto* table = [] {
+    auto* t = new float[256];
+    for (int b = 0; b < 256; b++) t[b] = float(double(b) / 127.5 - 1.0);
+    return t;
+  }();
+  return table;
+}
+
 // Each output value is the sum over its taps in tap order, from 0, as in
 // JavaScript; the loops run over outputs innermost (independent sums, which
 // the compiler may compute side by side without reordering any one).
-void resize(const float* src, int64_t height, int64_t width, int64_t ch, int64_t out_h, int64_t out_w, float* out) {
+template <class Src>
+void resize(Src src, int64_t height, int64_t width, int64_t ch, int64_t out_h, int64_t out_w, float* out) {
   // Horizontal pass: height x out_w.
   const Coefficients h = coefficients(width, out_w);
   std::vector<double> tmp(height * out_w * ch, 0.0);
   for (int64_t y = 0; y < height; y++) {
-    const float* row = src + y * width * ch;
     for (int64_t x = 0; x < out_w; x++) {
-      const float* at = row + h.starts[x] * ch;
+      const int64_t at = (y * width + h.starts[x]) * ch;
       const double* w = &h.weights[x * h.taps];
       double* o = &tmp[(y * out_w + x) * ch];
       if (ch == 3) {  // RGB in three registers: the same additions
         double r = 0, g = 0, b = 0;
         for (int64_t t = 0; t < h.counts[x]; t++) {
-          r += w[t] * double(at[3 * t]);
-          g += w[t] * double(at[3 * t + 1]);
-          b += w[t] * double(at[3 * t + 2]);
+          r += w[t] * src[at + 3 * t];
+          g += w[t] * src[at + 3 * t + 1];
+          b += w[t] * src[at + 3 * t + 2];
         }
         o[0] = r, o[1] = g, o[2] = b;
         continue;
       }
       for (int64_t t = 0; t < h.counts[x]; t++)
-        for (int64_t k = 0; k < ch; k++) o[k] += w[t] * double(at[t * ch + k]);
+        for (int64_t k = 0; k < ch; k++) o[k] += w[t] * src[at + t * ch + k];
     }
   }
   // Vertical pass: out_h x out_w, then clamped to [-1, 1] and rounded to float32.
@@ -106,17 +131,28 @@ napi_value resize_bicubic(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   F32 src, out;
+  const uint8_t* bytes = nullptr;
+  size_t length = 0;
+  bool ok = argc == 7 && get_f32(env, argv[6], &out);
+  if (ok && get_f32(env, argv[0], &src)) {
+    length = src.length;
+  } else if (ok) {
+    napi_typedarray_type type;
+    void* data = nullptr;
+    ok = napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) == napi_ok && type == napi_uint8_array;
+    bytes = static_cast<const uint8_t*>(data);
+  }
   int64_t dims[5] = {0, 0, 0, 0, 0};
-  bool ok = argc == 7 && get_f32(env, argv[0], &src) && get_f32(env, argv[6], &out);
   for (int i = 0; ok && i < 5; i++) ok = get_i64(env, argv[1 + i], &dims[i]) && dims[i] > 0 && dims[i] < (int64_t(1) << 20);
   const auto [height, width, ch, out_h, out_w] = dims;
-  if (!ok || src.length != size_t(height * width * ch) || out.length != size_t(out_h * out_w * ch)) {
+  if (!ok || length != size_t(height * width * ch) || out.length != size_t(out_h * out_w * ch)) {
     napi_throw_type_error(env, nullptr,
-                          "pix2pix_elementwise.resizeBicubic: expected (src Float32Array of height*width*channels, "
+                          "pix2pix_elementwise.resizeBicubic: expected (src Float32Array or Uint8Array of height*width*channels, "
                           "height, width, channels, outHeight, outWidth, out Float32Array of outHeight*outWidth*channels)");
     return nullptr;
   }
-  resize(src.data, height, width, ch, out_h, out_w, out.data);
+  if (bytes != nullptr) resize(FromByte{bytes, byte_table()}, height, width, ch, out_h, out_w, out.data);
+  else resize(FromFloat{src.data}, height, width, ch, out_h, out_w, out.data);
   return undefined_value(env);
 }
 
