@@ -93,9 +93,12 @@ double async_busy_seconds();  // the worker's time in jobs so far
 int64_t async_helped();  // shared jobs waiting threads ran so far
 // From a JavaScript thread: submit with that thread's OpenMP regions on one
 // thread until async_settle finds the worker idle (or async_drain waits for
-// it), and the id of its last job. A shared job is one whose result does not
-// depend on the thread that runs it (no report, one thread's arithmetic):
-// a thread waiting for it may run it.
+// it), and the id of its last job. A shared job is one a thread waiting for
+// it may run itself, before jobs queued ahead of it: its arithmetic must not
+// depend on the thread, and it must read nothing a job ahead writes and
+// write nothing a job ahead reads (Adam's pieces: kernels/adam.ts reads its
+// inputs once their writers are done and updates in place only arrays no
+// queued job touches).
 int64_t async_submit_lowered(std::function<bool(double*)> job, bool shared = false);
 int64_t async_last_submitted();
 void async_settle();
