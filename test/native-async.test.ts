@@ -275,6 +275,34 @@ describe.skipIf(skipNative)('native worker thread', () => {
     }
   });
 
+  it('a sum queued behind a queued Adam update (reading its output) waits for the pieces a waiting thread took: the in-line bits of update + 1', () => {
+    const n = 1 << 20; // 8 pieces of 2^17
+    const made = [0, 1, 2, 3].map((j) => tf.tidy(() => tf.mul(tf.tensor1d(seededValues(40 + j, n)), j === 3 ? tf.abs(tf.scalar(0.01)) : 1)));
+    const run = (queue: boolean) => {
+      convAsync.adam = queue;
+      try {
+        const copies = made.map((t) => tf.mul(t, 1)); // donated: updated in place
+        const ahead = queue ? queueAhead() : [];
+        const outs = tf.engine().runKernel(ADAM_KERNEL, copies as unknown as tf.NamedTensorMap, { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, count: 2, inPlace: true }) as unknown as tf.Tensor[];
+        const p = outs[0];
+        const pendingP = nativePending.writing((tf.backend() as NativeBackend).peek(p!.dataId)?.values);
+        const sum = tf.add(p!, tf.onesLike(p!)); // queued behind the update while p is still being written
+        const v = sum.dataSync().slice() as Float32Array;
+        tf.dispose([...copies, ...outs, ...ahead, sum]);
+        return { v, pendingP };
+      } finally {
+        convAsync.adam = true;
+      }
+    };
+    const want = run(false);
+    for (let round = 0; round < 3; round++) {
+      const got = run(true);
+      expect(got.pendingP).toBe(true);
+      expect(bitsOf(got.v).equals(bitsOf(want.v)), `round ${round}`).toBe(true);
+    }
+    tf.dispose(made);
+  });
+
   it('an undonated Adam update (read at once, as D is by its next forward pass) is not queued', () => {
     const r = adam(true, false);
     expect(r.queued.some((q) => q)).toBe(false);

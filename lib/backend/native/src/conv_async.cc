@@ -95,6 +95,9 @@ struct Worker {
       work.wait(lock, [this] { return !jobs.empty(); });
       Job job = std::move(jobs.front());
       jobs.pop_front();
+      // A job that is not shared may read what any job ahead wrote: those a
+      // waiting thread took from the queue must be done.
+      if (!job.shared) finished.wait(lock, [&] { return completed >= job.id - 1; });
       run(job, lock, true);
       finished.notify_all();
     }
