@@ -10,7 +10,7 @@ import { makeKey } from '../lib/core/key.ts';
 import { resizeOracle } from './helpers/resize-oracle.ts';
 import { skipNative } from './helpers/native.ts';
 import { useNativeResize } from '../lib/data/native-resize.ts';
-import { resizeBytePair, resizePair, setByteResizeKernel, setResizeKernel } from '../lib/data/preprocess.ts';
+import { resizeBytePair, resizePair, setResizeKernel } from '../lib/data/preprocess.ts';
 import { exampleBytes } from '../lib/data/example-loader.ts';
 import { floatPair } from '../lib/data/memory.ts';
 import { bytesToFloat, type ByteImage } from '../lib/data/pixels.ts';
@@ -519,7 +519,6 @@ describe('paired augmentation', () => {
       }
     } finally {
       setResizeKernel(before);
-      setByteResizeKernel(undefined);
     }
   });
 

@@ -8,14 +8,13 @@
  * JavaScript stays.
  */
 import { loadNative } from '../backend/native/index.ts';
-import { setByteResizeKernel, setResizeKernel, type ByteResizeKernel, type ResizeKernel } from './preprocess.ts';
+import { setResizeKernel, type ResizeKernel } from './preprocess.ts';
 
-/** Installs the native resize on this thread where it is built (from floats, and from bytes for resizeBytePair); whether it did. */
+/** Installs the native resize (of floats, and of bytes for resizeBytePair) on this thread where it is built; whether it did. */
 export const useNativeResize = (): boolean => {
   const loaded = loadNative();
-  const kernel = 'addon' in loaded ? (loaded.addon.elementwise['resizeBicubic'] as (ResizeKernel & ByteResizeKernel) | undefined) : undefined;
+  const kernel = 'addon' in loaded ? (loaded.addon.elementwise['resizeBicubic'] as ResizeKernel | undefined) : undefined;
   if (kernel === undefined) return false;
   setResizeKernel(kernel);
-  setByteResizeKernel(kernel);
   return true;
 };

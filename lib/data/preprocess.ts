@@ -164,28 +164,19 @@ const coefficients = (inSize: number, outSize: number): { starts: Int32Array; co
   return { starts, counts, taps, weights };
 };
 
-/** resizeImage's arithmetic bit for bit, written into `out` (Node: the native accelerator's, see ./native-resize.ts). */
-export type ResizeKernel = (src: Float32Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Float32Array) => void;
+/**
+ * resizeImage's arithmetic bit for bit, written into `out` (Node: the
+ * native accelerator's, see ./native-resize.ts). It also takes 8-bit
+ * pixels, read as bytesToFloat's floats: the bits of resizing those floats
+ * without making them (resizeBytePair).
+ */
+export type ResizeKernel = (src: Float32Array | Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Float32Array) => void;
 let resizeKernel: ResizeKernel | undefined;
 
 /** Installs (or, with undefined, removes) a faster resizeImage kernel for this thread; returns the one before. */
 export const setResizeKernel = (kernel: ResizeKernel | undefined): ResizeKernel | undefined => {
   const before = resizeKernel;
   resizeKernel = kernel;
-  return before;
-};
-
-/**
- * The same kernel reading 8-bit pixels as bytesToFloat's floats (so the
- * bits of resizing those floats) without making them: resizeBytePair's.
- */
-export type ByteResizeKernel = (src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Float32Array) => void;
-let byteResizeKernel: ByteResizeKernel | undefined;
-
-/** Installs (or removes) resizeBytePair's kernel for this thread; returns the one before. */
-export const setByteResizeKernel = (kernel: ByteResizeKernel | undefined): ByteResizeKernel | undefined => {
-  const before = byteResizeKernel;
-  byteResizeKernel = kernel;
   return before;
 };
 
@@ -281,14 +272,14 @@ export const resizePair = (pair: Pair, opts?: PreprocessOptions): Pair => {
 };
 
 /**
- * resizePair of floatPair(pair), bit for bit; with a byte kernel installed
- * (the native accelerator's) the full-size floats are never made: the data
+ * resizePair of floatPair(pair), bit for bit; with a kernel installed (the
+ * native accelerator's) the full-size floats are never made: the data
  * worker's first epoch, ~1.8 ms less an example at 256x256 -> 72x72.
  */
 export const resizeBytePair = (pair: BytePair, opts?: PreprocessOptions): Pair => {
   const { x, y } = pair;
   const p = augmentParams([0, 0], x.height, x.width, opts);
-  const kernel = byteResizeKernel;
+  const kernel = resizeKernel;
   if (p.resize === null || kernel === undefined || (p.resize[0] === x.height && p.resize[1] === x.width)) return resizePair(floatPair(pair), opts);
   const [height, width] = p.resize;
   const resized = (img: ByteImage): Float32Array => {
