@@ -39,7 +39,7 @@ namespace {
 struct Job {
   std::function<bool(double*)> run;
   int64_t id;
-  bool shared;  // a waiting thread may run it itself (async_submit_shared)
+  bool shared;  // a waiting thread may run it itself (async_submit_lowered)
 };
 
 struct Worker {
