@@ -275,7 +275,7 @@ describe.skipIf(skipNative)('native worker thread', () => {
     }
   });
 
-  it('a sum queued behind a queued Adam update (reading its output) waits for the pieces a waiting thread took: the in-line bits of update + 1', () => {
+  it('a sum queued behind a queued Adam update, reading its output while a waiting thread runs pieces of it, has the in-line bits of update + 1', () => {
     const n = 1 << 20; // 8 pieces of 2^17
     const made = [0, 1, 2, 3].map((j) => tf.tidy(() => tf.mul(tf.tensor1d(seededValues(40 + j, n)), j === 3 ? tf.abs(tf.scalar(0.01)) : 1)));
     const run = (queue: boolean) => {
@@ -295,11 +295,14 @@ describe.skipIf(skipNative)('native worker thread', () => {
       }
     };
     const want = run(false);
-    for (let round = 0; round < 3; round++) {
+    const helped = conv.helpedJobs();
+    // At least 3 rounds, and more (to 6) until the waiting thread has run pieces: on a loaded machine the worker may finish first.
+    for (let round = 0; round < 6 && (round < 3 || conv.helpedJobs() === helped); round++) {
       const got = run(true);
       expect(got.pendingP).toBe(true);
       expect(bitsOf(got.v).equals(bitsOf(want.v)), `round ${round}`).toBe(true);
     }
+    expect(conv.helpedJobs() - helped).toBeGreaterThan(0);
     tf.dispose(made);
   });
 
