@@ -1,4 +1,5 @@
 {
+  "variables": { "jpeg%": 0 },
   "target_defaults": {
     "cflags_cc": ["-O3", "-march=native", "-fopenmp", "-std=c++17"],
     "cflags_cc!": ["-fno-rtti", "-fno-exceptions"],
@@ -14,8 +15,9 @@
     },
     {
       "target_name": "pix2pix_elementwise",
-      "sources": ["src/napi_util.cc", "src/elementwise.cc", "src/ew_kernels.cc", "src/ew_loss.cc", "src/resize.cc"],
-      "libraries": ["-lgomp"]
+      "sources": ["src/napi_util.cc", "src/elementwise.cc", "src/ew_kernels.cc", "src/ew_loss.cc", "src/resize.cc", "src/jpeg.cc"],
+      "libraries": ["-lgomp"],
+      "conditions": [["jpeg==1", { "defines": ["PIX2PIX_JPEG"], "libraries": ["-ljpeg"] }]]
     }
   ]
 }

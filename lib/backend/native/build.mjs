@@ -40,7 +40,10 @@ if (!gyp) {
   process.exit(0);
 }
 const nodedir = existsSync('/usr/include/node/node_api.h') ? ['--nodedir=/usr'] : [];
-const r = spawnSync(process.execPath, [gyp, 'rebuild', ...nodedir, '--jobs=2'], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+// The data pipeline's JPEG decoder (src/jpeg.cc) where libjpeg-turbo's headers are (libjpeg62-turbo-dev); sharp decodes otherwise.
+const jpeg = existsSync('/usr/include/jpeglib.h');
+if (!jpeg) say('no jpeglib.h (libjpeg62-turbo-dev): JPEGs will be decoded by sharp alone');
+const r = spawnSync(process.execPath, [gyp, 'rebuild', ...nodedir, '--jobs=2'], { cwd: here, env: { ...process.env, GYP_DEFINES: `${process.env.GYP_DEFINES ?? ''} jpeg=${jpeg ? 1 : 0}`.trim() }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) {
   const log = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(0, 8).join('\n');
   say(`build failed; using wasm.\n${log}`);

@@ -378,6 +378,7 @@ napi_value tune_malloc(napi_env env, napi_callback_info) {
 }  // namespace
 
 void export_resize_functions(napi_env env, napi_value exports);  // resize.cc
+void export_jpeg_functions(napi_env env, napi_value exports);    // jpeg.cc
 
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "threads", threads);
@@ -395,6 +396,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "sigmoidCrossEntropyGrad", sigmoid_ce_grad);
   export_function(env, exports, "tuneMalloc", tune_malloc);
   export_resize_functions(env, exports);
+  export_jpeg_functions(env, exports);
   return exports;
 }
 
