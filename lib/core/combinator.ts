@@ -44,12 +44,6 @@ export interface CombinatorSpec {
   readonly geom?: Geom;
   /** Show this layer's name in summary rows (default false: a structural part; `named` names one). */
   readonly visible?: boolean;
-  /**
-   * `apply` never mixes the examples of different blocks of a batch itself
-   * (see Layer.groupwise): the combinator is then groupwise where all its
-   * children are. Default false.
-   */
-  readonly groupwise?: boolean;
   /** `apply` for an exported graph (see ./graph.ts): the same wiring on tensor names. Absent: not exportable. */
   readonly graph?: (x: string, children: ReadonlyArray<(x: string) => string>, g: GraphBuilder) => string;
 }
@@ -110,11 +104,9 @@ export const combinator = (spec: CombinatorSpec): Layer => {
         });
   };
 
-  const groupwise = spec.groupwise === true && children.every((c) => c.groupwise === true);
   const self: Layer = {
     name,
     geom,
-    ...(groupwise ? { groupwise: true as const } : {}),
     plan,
     shape: (input) => E.map((p: Plan) => p.output)(plan(input)),
     init: (key, at) => {

@@ -27,7 +27,6 @@ export const seq = (...layers: readonly Layer[]): Layer =>
     name: 'seq',
     children: layers,
     composition: 'serial',
-    groupwise: true,
     apply: (x, children) => children.reduce((y, child) => child(y), x),
     graph: (x, children) => children.reduce((y, child) => child(y), x),
   });
@@ -39,19 +38,14 @@ export interface Merge {
   readonly apply: (ys: readonly tf.Tensor4D[]) => tf.Tensor4D;
   /** The join as a graph node (export); absent: not exportable. */
   readonly graph?: (ys: readonly string[], g: GraphBuilder) => string;
-  /** The join works example by example (see Layer.groupwise): true for concat, add and the skips. */
-  readonly groupwise?: boolean;
 }
 
 export const merge = (name: string, output: Merge['output'], apply: Merge['apply'], graph?: Merge['graph']): Merge => ({ name, output, apply, ...(graph ? { graph } : {}) });
 
-/** A join along channels or element-wise, which keeps examples apart. */
-const exampleWise = (m: Merge): Merge => ({ ...m, groupwise: true });
-
 const sameSize = (shapes: readonly Shape[]) => shapes.every((s) => s[0] === shapes[0]![0] && s[1] === shapes[0]![1]);
 
 /** Concatenation along channels: the branches must agree in height and width. */
-export const concat: Merge = exampleWise(merge(
+export const concat: Merge = merge(
   'concat',
   (shapes) =>
     sameSize(shapes)
@@ -59,10 +53,10 @@ export const concat: Merge = exampleWise(merge(
       : E.left(`branch outputs ${shapes.map(showSize).join(', ')} differ in size, so they cannot be concatenated`),
   (ys) => (ys.length === 1 ? ys[0]! : (tf.concat(ys as tf.Tensor4D[], 3) as tf.Tensor4D)),
   (ys, g) => (ys.length === 1 ? ys[0]! : g.node('Concat', ys, { axis: 1 })), // channels: axis 1 in NCHW
-));
+);
 
 /** The element-wise sum: the branches must agree in shape. */
-export const add: Merge = exampleWise(merge(
+export const add: Merge = merge(
   'add',
   (shapes) =>
     sameSize(shapes) && shapes.every((s) => s[2] === shapes[0]![2])
@@ -70,7 +64,7 @@ export const add: Merge = exampleWise(merge(
       : E.left(`branch outputs ${shapes.map(showShape).join(', ')} differ in shape, so they cannot be added`),
   (ys) => (ys.length === 1 ? ys[0]! : (addN(ys as tf.Tensor4D[]) as tf.Tensor4D)),
   (ys, g) => (ys.length === 1 ? ys[0]! : g.node('Sum', ys)),
-));
+);
 
 /**
  * Branches applied to the same input, joined by `merge` (`concat`, `add`, or
@@ -83,7 +77,6 @@ export const parallel = (join: Merge, ...branches: readonly Layer[]): Layer => {
     name: join.name,
     children: branches,
     composition: 'parallel',
-    groupwise: join.groupwise === true,
     output: (_input, outputs) => join.output(outputs),
     apply: (x, children) => join.apply(children.map((child) => child(x))),
     ...(join.graph ? { graph: (x: string, children: ReadonlyArray<(x: string) => string>, g: GraphBuilder) => join.graph!(children.map((child) => child(x)), g) } : {}),
@@ -91,9 +84,9 @@ export const parallel = (join: Merge, ...branches: readonly Layer[]): Layer => {
 };
 
 /** The identity. As a branch of `parallel` it is the input itself (`skip`, `residual`). */
-export const identity = (): Layer => ({ ...leaf({ name: 'identity', geom: pointwise, groupwise: true, output: (s) => E.right(s), apply: (_p, _s, x) => x, graph: (_p, _s, x) => x }), identity: true });
+export const identity = (): Layer => ({ ...leaf({ name: 'identity', geom: pointwise, output: (s) => E.right(s), apply: (_p, _s, x) => x, graph: (_p, _s, x) => x }), identity: true });
 
-const skipConcat = exampleWise(merge(
+const skipConcat = merge(
   'skip',
   ([x, y]) =>
     x![0] === y![0] && x![1] === y![1]
@@ -104,7 +97,7 @@ const skipConcat = exampleWise(merge(
         ),
   concat.apply,
   concat.graph,
-));
+);
 
 /**
  * The U-Net skip: concatenate x with inner(x) along channels. The inner
@@ -114,7 +107,7 @@ export const skip = (inner: Layer): Layer => parallel(skipConcat, identity(), in
 
 /** x + inner(x): the inner layer must keep the shape (a ResNet block's connection). */
 export const residual = (inner: Layer): Layer =>
-  parallel(exampleWise(merge('residual', (shapes) => E.mapLeft(() => `inner output ${showShape(shapes[1]!)} must equal its input ${showShape(shapes[0]!)}`)(add.output(shapes)), add.apply, add.graph)), identity(), inner);
+  parallel(merge('residual', (shapes) => E.mapLeft(() => `inner output ${showShape(shapes[1]!)} must equal its input ${showShape(shapes[0]!)}`)(add.output(shapes)), add.apply, add.graph), identity(), inner);
 
 /**
  * Give a layer a name: it appears in error paths and summaries. Scopes of

@@ -37,14 +37,6 @@ export interface Ctx {
    * Absent: nothing is collected.
    */
   readonly features?: tf.Tensor4D[];
-  /**
-   * The batch is this many equal blocks of examples along its first axis,
-   * each standing for a pass of its own (the training step shows a
-   * discriminator the real and the fake pairs as one batch of two blocks):
-   * batch statistics are taken per block. Absent: one block. Only layers
-   * marked `groupwise` are handed a batch of blocks.
-   */
-  readonly groups?: number;
 }
 
 /** The result of shape inference for one layer, with its children. */
@@ -75,13 +67,6 @@ export interface Layer {
   readonly geom: Geom;
   /** The identity: as a branch of a `parallel` combinator it stands for the input itself. */
   readonly identity?: true;
-  /**
-   * Applied to a batch of `ctx.groups` blocks, each block's output is what
-   * the layer gives on that block alone (with the same parameters, state and
-   * key): it never mixes examples of different blocks. Absent: not known
-   * to hold (a user's layer, dropout), so the block trick is not used.
-   */
-  readonly groupwise?: true;
   plan(input: Shape): E.Either<ShapeError, Plan>;
   shape(input: Shape): E.Either<ShapeError, Shape>;
   /**

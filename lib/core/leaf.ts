@@ -53,8 +53,6 @@ export interface LeafSpec {
   ) => tf.Tensor4D | readonly [tf.Tensor4D, Tensors];
   /** The layer as graph nodes (export), from the name of its input; `input` is its planned input shape (HWC). */
   readonly graph?: (params: Tensors, state: Tensors, x: string, g: GraphBuilder) => string;
-  /** Blocks of a batch never meet in `apply` (see Layer.groupwise); batch statistics, if any, honour `ctx.groups`. Default false. */
-  readonly groupwise?: boolean;
 }
 
 const materialise = (spec: TensorSpec, key: Key): tf.Tensor => {
@@ -88,7 +86,6 @@ export const leaf = (spec: LeafSpec): Layer => {
   const self: Layer = {
     name: spec.name,
     geom: spec.geom,
-    ...(spec.groupwise ? { groupwise: true as const } : {}),
     ...(graph ? { graph: (params: Tree, state: Tree, x: string, g: GraphBuilder) => graph(params as Tensors, state as Tensors, x, g) } : {}),
     plan,
     shape: (input) => pipe(plan(input), E.map((p) => p.output)),

@@ -9,7 +9,7 @@ import { float, type GraphBuilder } from '../core/graph.ts';
 export { identity } from '../core/combinators.ts';
 
 const activation = (name: string, f: (x: tf.Tensor4D) => tf.Tensor4D, graph: (x: string, g: GraphBuilder) => string): Layer =>
-  leaf({ name, geom: pointwise, groupwise: true, output: (s) => E.right(s), apply: (_p, _s, x) => f(x), graph: (_p, _s, x, g) => graph(x, g) });
+  leaf({ name, geom: pointwise, output: (s) => E.right(s), apply: (_p, _s, x) => f(x), graph: (_p, _s, x, g) => graph(x, g) });
 
 export const relu = (): Layer => activation('relu', (x) => tf.relu(x), (x, g) => g.node('Relu', [x]));
 export const leakyRelu = (alpha = 0.2): Layer =>
@@ -22,7 +22,6 @@ export const expectChannels = (channels: number): Layer =>
   leaf({
     name: 'input',
     geom: pointwise,
-    groupwise: true,
     output: (s) => (s[2] === channels ? E.right(s) : E.left(`expected ${channels} channels, got ${s[2]}`)),
     apply: (_p, _s, x) => x,
     graph: (_p, _s, x) => x,

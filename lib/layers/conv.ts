@@ -64,7 +64,6 @@ export const conv = (channels: number, kernel: number, opts: ConvOptions = {}): 
   return leaf({
     name: `conv ${kernel}x${kernel}/${stride}`,
     geom: { kind: 'conv', kernel, stride, pad, dilation },
-    groupwise: true,
     output: ([h, w]) => {
       if (Math.min(h, w) + 2 * pad < span) {
         const need = Math.max(1, span - 2 * pad);
@@ -113,7 +112,6 @@ export const convT = (channels: number, kernel: number, opts: ConvTOptions = {})
   return leaf({
     name: `convT ${kernel}x${kernel}/${stride}${outputPadding > 0 ? ` +${outputPadding}` : ''}`,
     geom: { kind: 'convT', kernel, stride, pad },
-    groupwise: true,
     output: ([h, w]) =>
       out(Math.min(h, w)) < 1
         ? E.left(`input ${showSize([h, w, 0])} gives an empty output (${out(h)}x${out(w)}) with padding ${pad}`)

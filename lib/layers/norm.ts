@@ -46,8 +46,6 @@ export const norm = (kind: NormKind, opts: NormOptions = {}): Layer => {
   return leaf({
     name,
     geom: pointwise,
-    // Blocks of a batch get statistics of their own; running statistics would blend them, so a tracking norm is not groupwise.
-    groupwise: !trackRunningStats,
     output: (s) => E.right(s),
     params: ([, , c]): Specs => (affine ? { gamma: normal([c], 1, 0.02), beta: zeros([c]) } : {}),
     state: ([, , c]): Specs => (trackRunningStats ? { mean: zeros([c]), variance: ones([c]) } : {}),
@@ -61,8 +59,7 @@ export const norm = (kind: NormKind, opts: NormOptions = {}): Layer => {
       }
       // Without running statistics to update: one op (fused where the backend has the kernels).
       const keepsStats = ctx.mode === 'train' && state['mean'] !== undefined && state['variance'] !== undefined;
-      if (!keepsStats) return normalize(x, params['gamma'], params['beta'], eps, kind === 'instance', ctx.groups);
-      if ((ctx.groups ?? 1) > 1) throw new Error(`${name}: running statistics are kept for one batch at a time, not for ${ctx.groups} blocks`);
+      if (!keepsStats) return normalize(x, params['gamma'], params['beta'], eps, kind === 'instance');
       const stats = tf.moments(x, axes, true);
       const y = affineOut(normaliseWith(x, eps, stats), params);
       if (ctx.mode !== 'train' || !state['mean'] || !state['variance']) return y;

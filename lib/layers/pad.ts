@@ -22,7 +22,6 @@ export const pad = (n: number, mode: PadMode = 'zero'): Layer => {
   return leaf({
     name: `${mode}Pad ${n}`,
     geom: { kind: 'conv', kernel: 1, stride: 1, pad: n, dilation: 1 },
-    groupwise: true,
     output: ([h, w, c]) =>
       mode === 'reflect' && Math.min(h, w) <= n
         ? E.left(`input ${showSize([h, w, c])} is too small to reflect ${n} rows and columns (it needs at least ${n + 1}x${n + 1})`)

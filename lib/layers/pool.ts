@@ -49,7 +49,6 @@ export const avgPool = (kernel: number, stride = kernel, opts: PoolOptions = {})
   return leaf({
     name: `avgPool ${kernel}x${kernel}/${stride}`,
     geom: { kind: 'conv', kernel, stride, pad: p, dilation: 1 },
-    groupwise: true,
     output: ([h, w, c]) =>
       Math.min(h, w) + 2 * p < kernel
         ? E.left(`input ${h}x${w} is smaller than the window (${kernel}x${kernel} with padding ${p} needs at least ${kernel - 2 * p}x${kernel - 2 * p})`)

@@ -43,7 +43,6 @@ const divisibleBy4 = (): Layer =>
   leaf({
     name: 'input',
     geom: pointwise,
-    groupwise: true,
     output: (s) => (s[0] % 4 === 0 && s[1] % 4 === 0 ? E.right(s) : E.left(`${showSize(s)} is not divisible by 4, so the two stride-2 convolutions and two transposed ones would not give it back`)),
     apply: (_p, _s, x) => x,
     graph: (_p, _s, x) => x,

@@ -43,18 +43,9 @@ const fused = (x: tf.Tensor4D, gamma: tf.Tensor | undefined, beta: tf.Tensor | u
  * (x - mean) / sqrt(var + eps) * gamma + beta with biased statistics over
  * (N, H, W) per channel, or over (H, W) per example and channel when
  * `perExample` (instance norm); gamma and beta ([C]) both or neither.
- * With `groups` > 1 (batch statistics only) the batch is that many equal
- * blocks of examples, each with statistics of its own, as if normalised
- * apart (Ctx.groups). Differentiable in x, gamma and beta.
+ * Differentiable in x, gamma and beta.
  */
-export const normalize = (x: tf.Tensor4D, gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined, eps: number, perExample: boolean, groups = 1): tf.Tensor4D => {
-  if (groups > 1 && !perExample) {
-    const [n, h, w, c] = x.shape;
-    if (!Number.isInteger(groups) || n % groups !== 0) throw new RangeError(`normalize: a batch of ${n} cannot be ${groups} equal blocks`);
-    // A block of n / groups examples is contiguous: as one tall example, its statistics are instance norm's.
-    const blocks = tf.reshape(x, [groups, (n / groups) * h, w, c]) as tf.Tensor4D;
-    return tf.reshape(normalize(blocks, gamma, beta, eps, true), x.shape) as tf.Tensor4D;
-  }
+export const normalize = (x: tf.Tensor4D, gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined, eps: number, perExample: boolean): tf.Tensor4D => {
   if (x.rank === 4 && x.dtype === 'float32' && hasKernels(NORM_KERNEL, NORM_GRAD_KERNEL)) return fused(x, gamma, beta, eps, perExample);
   return affine(normaliseWith(x, eps, tf.moments(x, perExample ? [1, 2] : [0, 1, 2], true)), gamma, beta);
 };

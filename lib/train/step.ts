@@ -16,10 +16,9 @@ import { foldIn } from '../core/key.ts';
 import type { Ctx, Layer } from '../core/layer.ts';
 import { offTape } from '../core/tape.ts';
 import { leaves, tensorsIn, withLeaves, type Tree } from '../core/tree.ts';
-import { adversarialTerm, type LossContext } from '../losses/objective.ts';
+import { adversarialTerm, type Critique, type LossContext } from '../losses/objective.ts';
 import { sumOfSquares } from '../optim/global-norm.ts';
 import { applyGradients, type OptState, type Progress } from '../optim/transform.ts';
-import { canPair, critique, pairedCritique } from './critique.ts';
 import { queryPool, type ImagePool } from './pool.ts';
 import { DivergedError, type StepMetrics } from './step-metrics.ts';
 import { discriminatorsOf, dKey, optimizersOf, stateTensors, type Batch, type Pix2PixSpec, type TrainState } from './state.ts';
@@ -55,15 +54,6 @@ export interface StepOptions {
    * DivergedError has not touched it.
    */
   readonly donate?: boolean;
-  /**
-   * In D's update, show each discriminator whose layers are all `groupwise`
-   * the real and the fake pair as one batch of two blocks (./critique.ts):
-   * one pass instead of two (D's update 9.2 -> 6.4 ms at 64x64 on the
-   * native backend). The same losses; D's weight gradients sum their terms
-   * in another order, so they agree with the two passes to float rounding.
-   * Default true; false: two passes.
-   */
-  readonly batchPairs?: boolean;
 }
 
 /** Lazily computed verdicts, each once. */
@@ -77,7 +67,6 @@ const memo = <T>(f: (i: number) => T): ((i: number) => T) => {
 
 const stepBody = (spec: Pix2PixSpec, options: StepOptions): StepBody => {
   const donate = options.donate ?? false;
-  const batchPairs = options.batchPairs ?? true;
   const G = spec.generator;
   const Ds = discriminatorsOf(spec);
   const many = Ds.length > 1;
@@ -90,6 +79,11 @@ const stepBody = (spec: Pix2PixSpec, options: StepOptions): StepBody => {
   const conditional = adversarialTerm(spec.objective)?.sees !== 'output';
   const dInput = (x: tf.Tensor4D, y: tf.Tensor4D) => (conditional ? (tf.concat([x, y], 3) as tf.Tensor4D) : y);
   const part = (t: Tree, i: number): Tree => (many ? (t as readonly Tree[])[i]! : t);
+  const critique = (D: Layer, params: Tree, state: Tree, input: tf.Tensor4D, ctx: Ctx): Critique => {
+    const features: tf.Tensor4D[] = [];
+    const [logits] = D.apply(params, state, input, { ...ctx, features });
+    return { logits, features };
+  };
   const lrOf = (t: typeof opt.g, at: Progress) => (t.lr ? t.lr(at) : NaN);
 
   /**
@@ -234,17 +228,15 @@ const stepBody = (spec: Pix2PixSpec, options: StepOptions): StepBody => {
         const realIn = dInput(x, y);
         let dLosses: tf.Tensor | undefined;
         let dParts: string[] = [];
-        const paired = (i: number) => batchPairs && canPair(Ds[i]!, realIn, shown);
         const { grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
           const p = withLeaves(s.d.params, ps);
-          const both = memo((i) => pairedCritique(Ds[i]!, part(p, i), part(s.d.state, i), realIn, shown, dCtx(i)));
           const c: LossContext = {
             x,
             y,
             fake,
             critics: Ds.length,
-            onReal: memo((i) => (paired(i) ? both(i).real : critique(Ds[i]!, part(p, i), part(s.d.state, i), realIn, dCtx(i)))),
-            onFake: memo((i) => (paired(i) ? both(i).fake : critique(Ds[i]!, part(p, i), part(s.d.state, i), shown, dCtx(i)))),
+            onReal: memo((i) => critique(Ds[i]!, part(p, i), part(s.d.state, i), realIn, dCtx(i))),
+            onFake: memo((i) => critique(Ds[i]!, part(p, i), part(s.d.state, i), shown, dCtx(i))),
           };
           const parts = dTerms.flatMap((t) => t.d!(c).map(([name, v, w]) => [`D/${t.name}/${name}`, v, w] as const));
           dParts = parts.map(([name]) => name);
