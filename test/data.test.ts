@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKey } from '../lib/core/key.ts';
 import { resizeOracle } from './helpers/resize-oracle.ts';
 import { skipNative } from './helpers/native.ts';
-import { useNativeResize } from '../lib/data/native-resize.ts';
+import { useNativeResize } from '../lib/data/native.ts';
 import { resizeBytePair, resizePair, setResizeKernel } from '../lib/data/preprocess.ts';
 import { exampleBytes } from '../lib/data/example-loader.ts';
 import { floatPair } from '../lib/data/memory.ts';

@@ -1,4 +1,4 @@
-// The native JPEG decoder (src/jpeg.cc, lib/data/native-jpeg.ts) against
+// The native JPEG decoder (src/jpeg.cc, lib/data/native.ts) against
 // sharp, the decoder it stands in for: the same bytes for every JPEG it
 // takes, and sharp's own decode (and errors) for every file it declines.
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/backend/native/index.ts';
 import { readBytes, setJpegDecoder, type JpegDecoder } from '../lib/data/image.ts';
-import { useNativeJpeg } from '../lib/data/native-jpeg.ts';
+import { useNativeJpeg } from '../lib/data/native.ts';
 import type { ByteImage } from '../lib/data/pixels.ts';
 import { skipNative } from './helpers/native.ts';
 

@@ -66,7 +66,7 @@ export const readHeader = async (path: string): Promise<ImageHeader> => {
 /**
  * Decodes a JPEG file's bytes to what sharp gives for them, or undefined
  * where it cannot promise that (sharp decodes those). The native
- * accelerator's (lib/data/native-jpeg.ts) is libjpeg-turbo on the calling
+ * accelerator's (lib/data/native.ts) is libjpeg-turbo on the calling
  * thread: 0.6 ms a facade where sharp takes 2.4.
  */
 export type JpegDecoder = (bytes: Uint8Array) => ByteImage | undefined;

@@ -13,8 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Key } from '../core/key.ts';
 import type { Example, Pair } from './dataset.ts';
 import { exampleBytes, type LoaderOptions } from './example-loader.ts';
-import { useNativeJpeg } from './native-jpeg.ts';
-import { useNativeResize } from './native-resize.ts';
+import { useNativeJpeg, useNativeResize } from './native.ts';
 import { augmentParams, cropFlipResized, resizeBytePair, type PreprocessOptions } from './preprocess.ts';
 
 export interface WorkerInit {

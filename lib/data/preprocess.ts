@@ -166,7 +166,7 @@ const coefficients = (inSize: number, outSize: number): { starts: Int32Array; co
 
 /**
  * resizeImage's arithmetic bit for bit, written into `out` (Node: the
- * native accelerator's, see ./native-resize.ts). It also takes 8-bit
+ * native accelerator's, see ./native.ts). It also takes 8-bit
  * pixels, read as bytesToFloat's floats: the bits of resizing those floats
  * without making them (resizeBytePair).
  */
