@@ -3,13 +3,17 @@
 // a worker killed with -9 mid-run, an invalid config, Redis restarted
 // mid-sweep. Every run's final weights against the same config trained
 // alone by `pix2pix train`.
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitOf, waitUntil, type Child } from './helpers/child.ts';
 import { startRedis, skipRedis } from './helpers/redis.ts';
 import { aloneWeights, baseLess, cli, overridesOf, TINY_BASE, writeSweep } from './helpers/sweep.ts';
 import { checkpointStep, range1, scratch, stepRecords, weightsOf } from './helpers/tiny-run.ts';
+import { waitForHolder } from '../lib/sweep/queue.ts';
+import { runPaths } from '../lib/train/run-dir.ts';
 
 const runDir = (out: string, name: string) => join(out, 'runs', name);
 const doneOf = (out: string, name: string) => JSON.parse(readFileSync(join(runDir(out, name), 'done.json'), 'utf8')) as { worker: string; step: number };
@@ -33,6 +37,33 @@ const stopAll = async (workers: readonly Child[]) => {
   for (const w of workers) if (w.exit() === undefined) w.proc.kill('SIGTERM');
   for (const w of workers) await exitOf(w, 30_000);
 };
+
+describe("a job taken over from a worker that still trains its run (its Redis connection dropped, its job judged stalled)", () => {
+  it("waits for that worker's lock on the run to go (it ends, or stops) instead of training the run beside it; a dead holder's lock or none: no wait", async () => {
+    const dir = scratch('queue-holder');
+    mkdirSync(dir, { recursive: true });
+    // Another live process holds the run's lock for ~1.5 s, as a lost worker still training would.
+    const holder = spawn(process.execPath, ['--import', 'tsx', '-e', `import { takeLock } from ${JSON.stringify(join(import.meta.dirname, '..', 'lib', 'io', 'lock.ts'))}; const l = takeLock(${JSON.stringify(runPaths(dir).lock)}, 'test'); console.log('held'); setTimeout(() => { l.release(); process.exit(0); }, 1500);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((ok) => holder.stdout!.once('data', () => ok()));
+    const said: string[] = [];
+    const t0 = performance.now();
+    await waitForHolder(dir, (l) => void said.push(l), 50);
+    const waited = performance.now() - t0;
+    const code = await new Promise<number | null>((ok) => (holder.exitCode !== null ? ok(holder.exitCode) : holder.once('exit', ok)));
+    expect(code).toBe(0);
+    expect(waited).toBeGreaterThan(500); // it waited for the holder, which held on for 1.5 s
+    expect(existsSync(runPaths(dir).lock)).toBe(false);
+    expect(said).toEqual([`${dir}: waiting for ${hostname()}:${holder.pid}, which still trains it`]); // said once
+    // A lock whose holder is dead (a killed worker's) or no lock: no wait; train's own lock check takes over.
+    writeFileSync(runPaths(dir).lock, JSON.stringify({ holder: { pid: holder.pid, host: hostname() }, command: 'test', since: new Date().toISOString() }));
+    const t1 = performance.now();
+    await waitForHolder(dir, (l) => void said.push(l), 50);
+    rmSync(runPaths(dir).lock);
+    await waitForHolder(dir, (l) => void said.push(l), 50);
+    expect(performance.now() - t1).toBeLessThan(500);
+    expect(said.length).toBe(1);
+  });
+});
 
 describe.skipIf(skipRedis)('sweep run --queue (BullMQ on redis-server) with pix2pix worker processes', { timeout: 300_000 }, () => {
   it('a 4-variant x 2-seed sweep over 2 workers: every run equals its config trained alone', async () => {

@@ -16,6 +16,7 @@ import { resolve } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { BackendChoice } from '../backend/index.ts';
 import { lockHolder } from '../io/lock.ts';
+import { currentHolder, holderAlive } from '../io/pid.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { runPaths } from '../train/run-dir.ts';
 import { JobFailed, JobStopped, runJob, workerId, type JobProgress } from './job.ts';
@@ -101,16 +102,36 @@ export interface WorkerOptions {
 /**
  * A run's lock, left by the worker that held its job before and was lost,
  * may name a process on another machine, which this one cannot check: the
- * queue has judged that worker gone, so its lock is removed. On one machine
- * the lock's own liveness check does this already.
+ * queue has judged that worker gone, so its lock is removed. On this
+ * machine the lock's own liveness check removes a dead holder's lock, and a
+ * live holder is not lost at all (see waitForHolder): neither is touched.
  */
 const clearLostLock = (dir: string, previous: string | undefined, log: (l: string) => void): void => {
   if (previous === undefined || previous === workerId()) return;
   const path = runPaths(dir).lock;
   const info = lockHolder(path);
-  if (info !== undefined && `${info.holder.host}:${info.holder.pid}` === previous) {
+  if (info !== undefined && `${info.holder.host}:${info.holder.pid}` === previous && holderAlive(info.holder) === 'unknown') {
     rmSync(path, { force: true });
     log(`${dir}: removed the lock of lost worker ${previous}`);
+  }
+};
+
+/**
+ * Waits while a live process on this machine holds the run's lock. A worker
+ * whose connection to Redis dropped (a restart) cannot renew its job's
+ * lock, so the stall check hands the job to another worker while the first
+ * still trains the run: the second waits for it to stop (or finish: its
+ * resume then finds the run done) rather than train the run beside it.
+ */
+export const waitForHolder = async (dir: string, log: (l: string) => void, pollMs = 1000): Promise<void> => {
+  const path = runPaths(dir).lock;
+  for (let said = false; ; said = true) {
+    const info = lockHolder(path);
+    if (info === undefined || holderAlive(info.holder) !== true) return;
+    const me = currentHolder();
+    if (info.holder.pid === me.pid && info.holder.host === me.host) return; // its own leftover: train takes it over
+    if (!said) log(`${dir}: waiting for ${info.holder.host}:${info.holder.pid}, which still trains it`);
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 };
 
@@ -123,6 +144,7 @@ export const startWorker = (o: WorkerOptions): Worker<JobData, RunDone> => {
     if (invalid !== undefined || config === undefined) throw new UnrecoverableError(`invalid config: ${invalid ?? 'none given'}`);
     const previous = (job.progress as Partial<JobProgress> | undefined)?.worker;
     clearLostLock(dir, previous, log);
+    await waitForHolder(dir, log);
     log(`${name}: started${previous !== undefined && previous !== workerId() ? ` (taken over from ${previous})` : ''}`);
     await job.updateProgress({ worker: workerId(), step: 0, total: 0, epoch: 0, eta: null, losses: {} } satisfies JobProgress);
     try {
