@@ -54,7 +54,7 @@ describe.skipIf(skipNative)('the native JPEG decoder', () => {
     }
   });
 
-  it('declines what sharp must decode itself: not a JPEG, a truncated file, an ICC profile, greyscale (sharp makes it sRGB), CMYK', async () => {
+  it('declines what sharp must decode itself: not a JPEG, a truncated file, an ICC profile, greyscale (sharp makes it sRGB), CMYK, more pixels than sharp takes', async () => {
     const photo = await readFile(join(FIX, 'facades', 'train', '1.jpg'));
     expect(decode!(bytesOf(await sharp(photo).png().toBuffer()))).toBeUndefined();
     expect(decode!(bytesOf(await readFile(join(FIX, 'corrupt', 'train', '2.jpg'))))).toBeUndefined(); // truncated
@@ -65,6 +65,10 @@ describe.skipIf(skipNative)('the native JPEG decoder', () => {
     expect(decode!(bytesOf(icc))).toBeUndefined();
     expect(decode!(bytesOf(await sharp(photo).toColourspace('b-w').jpeg().toBuffer()))).toBeUndefined();
     expect(decode!(bytesOf(await sharp(photo).toColourspace('cmyk').jpeg().toBuffer()))).toBeUndefined();
+    // A valid 16400x16400 JPEG, over sharp's limitInputPixels (0x3FFF^2), which sharp refuses: declined.
+    const huge = await sharp({ create: { width: 16400, height: 16400, channels: 3, background: '#204080' }, limitInputPixels: false }).jpeg({ quality: 50 }).toBuffer();
+    await expect(sharp(huge, { failOn: 'error' }).raw().toBuffer()).rejects.toThrow(/pixel limit/i);
+    expect(decode!(bytesOf(huge))).toBeUndefined();
     expect(() => decode!(new Float32Array(4) as unknown as Uint8Array)).toThrow(/Uint8Array/);
   });
 

@@ -6,9 +6,10 @@
 //   decodeJpeg(bytes) -> { width, height, channels: 3, data } | undefined
 // data is a Uint8Array of HWC RGB pixels. Undefined wherever sharp might not
 // give these very bytes: not a JPEG, an ICC profile (sharp converts to
-// sRGB), greyscale (sharp makes it sRGB too), CMYK or YCCK, or any warning
-// or error (a truncated or corrupt file, which sharp reports with its own
-// words): the caller decodes those with sharp.
+// sRGB), greyscale (sharp makes it sRGB too), CMYK or YCCK, more pixels
+// than sharp takes (it refuses them), or any warning or error (a truncated
+// or corrupt file, which sharp reports with its own words): the caller
+// decodes those with sharp.
 //
 // Built only where jpeglib.h is (libjpeg62-turbo-dev; build.mjs defines
 // PIX2PIX_JPEG): elsewhere decodeJpeg is not exported and sharp decodes all.
@@ -35,6 +36,9 @@ void on_error(j_common_ptr cinfo) { longjmp(reinterpret_cast<ErrorManager*>(cinf
 void on_message(j_common_ptr cinfo, int level) {
   if (level < 0) reinterpret_cast<ErrorManager*>(cinfo->err)->warned = true;
 }
+
+// sharp's default limitInputPixels (0x3FFF * 0x3FFF): it refuses bigger images.
+constexpr unsigned long long kSharpPixelLimit = 0x3FFFull * 0x3FFFull;
 
 bool has_icc_profile(const jpeg_decompress_struct& cinfo) {
   for (jpeg_saved_marker_ptr m = cinfo.marker_list; m != nullptr; m = m->next)
@@ -74,7 +78,8 @@ napi_value decode_jpeg(napi_env env, napi_callback_info info) {
   jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xFFFF);
   jpeg_read_header(&cinfo, TRUE);
   const J_COLOR_SPACE stored = cinfo.jpeg_color_space;
-  if (err.warned || has_icc_profile(cinfo) || !(stored == JCS_YCbCr || stored == JCS_RGB)) {
+  const unsigned long long area = static_cast<unsigned long long>(cinfo.image_width) * cinfo.image_height;
+  if (err.warned || has_icc_profile(cinfo) || !(stored == JCS_YCbCr || stored == JCS_RGB) || area > kSharpPixelLimit) {
     jpeg_destroy_decompress(&cinfo);
     return undefined_value(env);
   }
