@@ -14,8 +14,9 @@
  *   is libjpeg-turbo too; the 444 facades JPEGs compare equal), 0.6 ms a
  *   256x512 facade against sharp's 2.4 (its pipeline and thread
  *   hand-offs). It declines what sharp might decode otherwise (an ICC
- *   profile, greyscale, CMYK, a warning or an error), and sharp decodes
- *   those. Built only where libjpeg-turbo's headers were at install.
+ *   profile, greyscale, CMYK, more pixels than sharp takes, a warning or
+ *   an error), and sharp decodes (or refuses) those. Built only where
+ *   libjpeg-turbo's headers were at install.
  */
 import { loadNative } from '../backend/native/index.ts';
 import { setJpegDecoder, type JpegDecoder } from './image.ts';
