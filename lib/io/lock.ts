@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { errnoOf, WriteError } from './errors.ts';
-import { currentHolder, holderAlive, type Holder } from './pid.ts';
+import { currentHolder, holderAlive, isCurrentProcess, type Holder } from './pid.ts';
 import { claimTmp, releaseTmp } from './tmp.ts';
 
 export interface LockInfo {
@@ -115,7 +115,7 @@ export const takeLock = (file: string, command: string): Lock => {
     if (found === undefined) continue; // released meanwhile: try again
     if (found.info !== undefined) {
       // This process does not hold it (checked above): a leftover of its own is stale.
-      const alive = found.info.holder.pid === process.pid && found.info.holder.host === currentHolder().host ? false : holderAlive(found.info.holder);
+      const alive = isCurrentProcess(found.info.holder) ? false : holderAlive(found.info.holder);
       if (alive === true)
         throw new LockedError(file, found.info, `it is in use by ${describe(found.info)}: wait for it to end, or stop it (kill ${found.info.holder.pid})`);
       if (alive === 'unknown')

@@ -47,6 +47,9 @@ export const currentHolder = (): Holder => {
   return { pid: process.pid, host: hostname(), ...(b === undefined ? {} : { boot: b }), ...(s === undefined ? {} : { start: s }) };
 };
 
+/** Whether the holder is this very process. */
+export const isCurrentProcess = (h: Holder): boolean => h.pid === process.pid && h.host === hostname();
+
 /** Whether a process with this PID exists (on this host). */
 export const pidExists = (pid: number): boolean => {
   try {

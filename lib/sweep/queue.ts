@@ -16,7 +16,7 @@ import { resolve } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { BackendChoice } from '../backend/index.ts';
 import { lockHolder } from '../io/lock.ts';
-import { currentHolder, holderAlive } from '../io/pid.ts';
+import { holderAlive, isCurrentProcess } from '../io/pid.ts';
 import type { TrainConfig } from '../train/config.ts';
 import { runPaths } from '../train/run-dir.ts';
 import { JobFailed, JobStopped, runJob, workerId, type JobProgress } from './job.ts';
@@ -128,8 +128,7 @@ export const waitForHolder = async (dir: string, log: (l: string) => void, pollM
   for (let said = false; ; said = true) {
     const info = lockHolder(path);
     if (info === undefined || holderAlive(info.holder) !== true) return;
-    const me = currentHolder();
-    if (info.holder.pid === me.pid && info.holder.host === me.host) return; // its own leftover: train takes it over
+    if (isCurrentProcess(info.holder)) return; // its own leftover: train takes it over
     if (!said) log(`${dir}: waiting for ${info.holder.host}:${info.holder.pid}, which still trains it`);
     await new Promise((r) => setTimeout(r, pollMs));
   }

@@ -1,8 +1,8 @@
 // JPEG decoding for the data pipeline (lib/data/image.ts, readBytes) with
 // the system's libjpeg-turbo, on the calling thread: sharp decodes with the
 // same library (its default IDCT and upsampling) but through libvips's
-// pipeline and worker threads, which cost ~1.6 ms a 256x512 facade on top
-// of the ~0.7 ms of the decode itself (2.4 ms against 0.8 here).
+// pipeline and worker threads, which cost ~1.8 ms a 256x512 facade on top
+// of the decode itself (2.4 ms against 0.64 here).
 //   decodeJpeg(bytes) -> { width, height, channels: 3, data } | undefined
 // data is a Uint8Array of HWC RGB pixels. Undefined wherever sharp might not
 // give these very bytes: not a JPEG, an ICC profile (sharp converts to
